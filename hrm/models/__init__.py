@@ -1,14 +1,15 @@
 """Model registry: one line per architecture in `_REGISTRY` (config class, model class).
 
 `ModelConfig` is the pydantic union of the config classes, discriminated by their `arch` field,
-so a config section `model: {arch: hrm_act, hidden_size: 128}` validates against the right class.
+so a config section `model: {arch: routed, hidden_size: 128}` validates against the right class;
+without `arch` it is the first architecture here (hrm_act).
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Union
 
-from pydantic import Field
+from pydantic import Discriminator, Tag
 from torch import nn
 
 from hrm.models.base import (
@@ -29,8 +30,18 @@ _REGISTRY: list[tuple[type, type[TaskModel]]] = [
     (RoutedConfig, RoutedModel),
 ]
 
-ModelConfig = Annotated[Union[tuple(cfg for cfg, _ in _REGISTRY)], Field(discriminator="arch")]  # noqa: UP007
 ARCHITECTURES: dict[str, type[TaskModel]] = {cfg.model_fields["arch"].default: model for cfg, model in _REGISTRY}
+DEFAULT_ARCH = next(iter(ARCHITECTURES))
+
+
+def _arch_of(value: Any) -> str:
+    return value.get("arch", DEFAULT_ARCH) if isinstance(value, dict) else getattr(value, "arch", DEFAULT_ARCH)
+
+
+ModelConfig = Annotated[
+    Union[tuple(Annotated[cfg, Tag(cfg.model_fields["arch"].default)] for cfg, _ in _REGISTRY)],  # noqa: UP007
+    Discriminator(_arch_of),
+]
 
 
 def build_model(cfg: Any, metadata: Any) -> TaskModel:

@@ -55,6 +55,16 @@ class GridPositions(nn.Module):
         return table * self.norm
 
 
+def check_head_layout(hidden_size: int, num_heads: int, pos_encodings: str, top_k: int | None) -> None:
+    """Config-level checks shared by the architectures (raised inside pydantic validators)."""
+    if hidden_size % num_heads:
+        raise ValueError(f"hidden_size {hidden_size} must be divisible by num_heads {num_heads}")
+    if pos_encodings == "rope" and (hidden_size // num_heads) % 2:
+        raise ValueError("rope needs an even head dimension (hidden_size / num_heads)")
+    if top_k is not None and top_k > num_heads:
+        raise ValueError(f"routing.top_k {top_k} exceeds num_heads {num_heads}")
+
+
 def check_grid(grid_shape: tuple[int, int], box_shape: tuple[int, int] | None, seq_len: int) -> None:
     rows, cols = grid_shape
     if rows * cols != seq_len:

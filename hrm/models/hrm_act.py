@@ -43,7 +43,6 @@ from torch import nn
 from hrm.config import StrictModel
 from hrm.models.base import (
     Batch,
-    ModelConfigError,
     Prediction,
     StepOutput,
     TaskModel,
@@ -51,12 +50,13 @@ from hrm.models.base import (
     Trace,
     check_overrides,
 )
-from hrm.models.embedding import InputEmbedding, PosEncoding
+from hrm.models.embedding import InputEmbedding, PosEncoding, check_head_layout
 from hrm.models.routing import HeadRouter, RoutingConfig, RoutingSamples, routing_entropy, routing_metrics
 from hrm.models.targets import (
     LossKind,
     LossOn,
     answer_tokens,
+    check_blank_token,
     correctness,
     loss_labels,
     masked_mean,
@@ -104,12 +104,8 @@ class HRMActConfig(StrictModel):
 
     @model_validator(mode="after")
     def _check(self) -> HRMActConfig:
-        if self.hidden_size % self.num_heads:
-            raise ValueError(f"hidden_size {self.hidden_size} must be divisible by num_heads {self.num_heads}")
-        if self.pos_encodings == "rope" and (self.hidden_size // self.num_heads) % 2:
-            raise ValueError("rope needs an even head dimension (hidden_size / num_heads)")
-        if self.route_heads and self.routing.top_k is not None and self.routing.top_k > self.num_heads:
-            raise ValueError(f"routing.top_k {self.routing.top_k} exceeds num_heads {self.num_heads}")
+        top_k = self.routing.top_k if self.route_heads else None
+        check_head_layout(self.hidden_size, self.num_heads, self.pos_encodings, top_k)
         return self
 
     @property
@@ -175,10 +171,7 @@ class HRMAct(TaskModel):
 
     def __init__(self, cfg: HRMActConfig, shape: TaskShape):
         super().__init__()
-        if cfg.loss_on == "changed" and not 0 <= cfg.blank_token < shape.vocab_size:
-            raise ModelConfigError(
-                f"model.blank_token {cfg.blank_token} is not a token of this dataset (vocab_size {shape.vocab_size})"
-            )
+        check_blank_token(cfg.loss_on, cfg.blank_token, shape.vocab_size)
         self.cfg, self.shape = cfg, shape
         hidden = cfg.hidden_size
         self.embed = InputEmbedding(

@@ -15,10 +15,19 @@ from typing import Literal
 
 import torch
 
+from hrm.models.base import ModelConfigError
 from hrm.ops.losses import CROSS_ENTROPIES, IGNORE_INDEX
 
 LossKind = Literal["stablemax", "softmax"]
 LossOn = Literal["all", "changed"]
+
+
+def check_blank_token(loss_on: LossOn, blank_token: int, vocab_size: int) -> None:
+    if loss_on == "changed" and not 0 <= blank_token < vocab_size:
+        raise ModelConfigError(
+            f"model.blank_token {blank_token} is not a token of this dataset (vocab_size {vocab_size}): "
+            f"set it to the input token of the cells to fill"
+        )
 
 
 def loss_labels(labels: torch.Tensor, inputs: torch.Tensor, loss_on: LossOn) -> torch.Tensor:

@@ -104,7 +104,7 @@ VARIANTS = [
     dict(act_continue=False),
     dict(halting="fixed"),
     dict(pos_encodings="learned", puzzle_emb_ndim=48),  # puzzle embedding over two positions
-    dict(pos_encodings="grid", loss_on="changed", loss="softmax"),
+    dict(pos_encodings="grid", loss_on="changed", loss="softmax", puzzle_emb_ndim=16),
     dict(pos_encodings="grid", box_shape=None, route_heads=True, routing={"top_k": 2, "entropy_reg": 0.01}),
 ]
 
@@ -326,9 +326,14 @@ def test_clear_errors_for_configs_that_do_not_fit():
         build_model(tiny(loss_on="changed", blank_token=20), SUDOKU)
     with pytest.raises(ConfigError, match=r"model.*num_heads"):
         validate(Wrapper, {"model": {"arch": "hrm_act", "hidden_size": 30, "num_heads": 4}}, "test.yaml")
+    with pytest.raises(ConfigError, match="even head dimension"):
+        validate(Wrapper, {"model": {"arch": "hrm_act", "hidden_size": 36, "num_heads": 4}}, "test.yaml")
+    with pytest.raises(ConfigError, match="top_k"):
+        validate(Wrapper, {"model": {"route_heads": True, "routing": {"top_k": 9}}}, "test.yaml")
+    validate(Wrapper, {"model": {"routing": {"top_k": 9}}}, "test.yaml")  # routing off: not checked
     with pytest.raises(ConfigError, match="H_cycle"):
         validate(Wrapper, {"model": {"arch": "hrm_act", "H_cycle": 2}}, "test.yaml")
-    with pytest.raises(ConfigError, match="model"):
+    with pytest.raises(ConfigError, match="hrm_act.*routed"):
         validate(Wrapper, {"model": {"arch": "gpt5"}}, "test.yaml")
     with pytest.raises(ModelConfigError, match="known"):
         build_model(object(), SUDOKU)
@@ -337,3 +342,4 @@ def test_clear_errors_for_configs_that_do_not_fit():
 def test_model_config_union_picks_the_class_by_arch():
     assert isinstance(validate(Wrapper, {"model": {"arch": "routed"}}, "t").model, RoutedConfig)
     assert validate(Wrapper, {}, "t").model.hidden_size == 512
+    assert isinstance(validate(Wrapper, {"model": {"hidden_size": 64}}, "t").model, HRMActConfig)  # arch defaults

@@ -6,6 +6,7 @@ import math
 
 import pytest
 import torch
+import torch.distributed as dist
 
 from hrm.ops import SparsePuzzleEmbedding
 from hrm.optim import AdamATan2, SparseSignSGD
@@ -88,3 +89,41 @@ def test_sparse_sign_sgd_zero_grad_drops_pending_rows_and_checks_arguments():
         SparseSignSGD([], lr=1.0)
     with pytest.raises(ValueError):
         SparseSignSGD([emb], lr=-1.0)
+
+
+def test_closures_are_evaluated_and_sparse_grads_refused():
+    p = torch.nn.Parameter(torch.tensor([1.0]))
+    opt = AdamATan2([p], lr=0.1)
+
+    def closure():
+        opt.zero_grad()
+        loss = (p * 2).sum()
+        loss.backward()
+        return loss
+
+    assert opt.step(closure).item() == 2.0 and p.item() < 1.0
+    emb = SparsePuzzleEmbedding(2, 2)
+    sparse = SparseSignSGD([emb], lr=1.0, weight_decay=0.0)
+    assert sparse.step(lambda: emb(torch.tensor([1]), torch.float32).sum().backward() or 3.0) == 3.0
+    assert emb.weight[1].tolist() == [-1.0, -1.0]
+    dense = torch.nn.Parameter(torch.zeros(3))
+    dense.grad = torch.zeros(3).to_sparse()
+    with pytest.raises(RuntimeError, match="sparse"):
+        AdamATan2([dense]).step()
+
+
+def test_sparse_sign_sgd_gathers_rows_of_every_rank(monkeypatch):
+    # Two ranks, simulated: the other rank used row 0 with gradient -1 while we used row 1 with +1.
+    monkeypatch.setattr(dist, "is_initialized", lambda: True)
+    monkeypatch.setattr(dist, "get_world_size", lambda: 2)
+
+    def all_gather(outputs, tensor):
+        outputs[0].copy_(tensor)
+        outputs[1].copy_(torch.zeros_like(tensor) if tensor.dtype == torch.int64 else -torch.ones_like(tensor))
+
+    monkeypatch.setattr(dist, "all_gather", all_gather)
+    emb = SparsePuzzleEmbedding(2, 2)
+    opt = SparseSignSGD([emb], lr=1.0, weight_decay=0.0)
+    emb(torch.tensor([1]), torch.float32).sum().backward()
+    opt.step()
+    assert emb.weight.tolist() == [[1.0, 1.0], [-1.0, -1.0]]

@@ -162,7 +162,31 @@ def test_errors_name_the_field():
         tiny(routing={"top_k": 9})
     with pytest.raises(ValueError, match="num_heads"):
         tiny(hidden_size=30)
+    with pytest.raises(ValueError, match="even head dimension"):
+        tiny(hidden_size=36, num_heads=4, pos_encodings="rope")
     model = build_model(tiny(), SUDOKU)
     with pytest.raises(ModelConfigError, match="override"):
         model.predict(random_batch(1), eval_act=True)
     assert isinstance(model, RoutedModel)
+
+
+def test_flops_count_what_runs():
+    cfg = tiny(controller="classical", inner_steps=4, expansion=3)  # SwiGLU width 64 * 3 * 2/3 -> 256
+    model = build_model(cfg, SUDOKU)
+    d, c, tokens, inter = 32, 16, 81, 256
+    heads = 2 * (d * 3 * d) + 4 * tokens * d  # qkv projection + QK^T and AV, per token
+    per_iter = tokens * (2 * d * d + 2 * (d * 2 * inter + inter * d))  # o_proj + SwiGLU
+    per_iter += 2 * d * c + 2 * 3 * (c * c + c * c) + 2 * c * 4  # summary, GRU cell, router
+    lm_head = 2 * d * 11 * 81
+    assert model.flops_per_example(train=False) == pytest.approx(4 * tokens * heads + 4 * per_iter + lm_head)
+    assert model.flops_per_example(train=True) == pytest.approx(3 * model.flops_per_example(train=False))
+    cached = build_model(tiny(controller="classical", inner_steps=4, expansion=3, cache_heads=True), SUDOKU)
+    assert cached.flops_per_example(False) == pytest.approx(tokens * heads + 4 * per_iter + lm_head)
+
+
+def test_bf16_forward():
+    model = build_model(tiny(controller="hrm_act"), SUDOKU)
+    model.set_forward_dtype(torch.bfloat16)
+    _, out = model(model.initial_carry(2, "cpu"), random_batch(2))
+    out.loss.backward()
+    assert torch.isfinite(out.loss) and model.lm_head.weight.grad.dtype == torch.float32
