@@ -169,15 +169,4 @@ def symmetry_from_identifiers(names: list[str]) -> ArcSymmetry:
                        np.stack([p[2] for p in parsed]) if parsed else np.zeros((0, 10), dtype=np.int64))
 
 
-class ArcTask(Task):
-    name = "arc"
-    grid_shape = (SIDE, SIDE)
-
-    def verify(self, inputs, outputs, labels=None):
-        return verify(inputs, outputs, labels)
-
-    def sample_symmetries(self, rng, n):
-        return sample_symmetries(rng, n)
-
-
-TASK = ArcTask()
+TASK = Task("arc", (SIDE, SIDE), verify, sample_symmetries)

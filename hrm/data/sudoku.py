@@ -160,15 +160,4 @@ def first_of_each_class(keys: np.ndarray, exclude: np.ndarray | None = None) -> 
     return keep
 
 
-class SudokuTask(Task):
-    name = "sudoku"
-    grid_shape = (9, 9)
-
-    def verify(self, inputs, outputs, labels=None):
-        return verify(inputs, outputs, labels)
-
-    def sample_symmetries(self, rng, n):
-        return sample_symmetries(rng, n)
-
-
-TASK = SudokuTask()
+TASK = Task("sudoku", (9, 9), verify, sample_symmetries)
