@@ -10,6 +10,7 @@ Most puzzle symmetries are a permutation of positions plus a relabelling of toke
 
 from __future__ import annotations
 
+import itertools
 from abc import ABC, abstractmethod
 
 import numpy as np
@@ -106,7 +107,8 @@ class PermutationSymmetry(Symmetry):
         """`table[k, index[k, j]]` for every row k, as one flat lookup (faster than take_along_axis)."""
         dtype = np.int32 if table.size < 2**31 else np.int64  # half the index memory where it fits
         offsets = (np.arange(len(table), dtype=dtype) * table.shape[1])[:, None]
-        return table.reshape(-1)[index.astype(dtype, copy=False) + offsets]
+        flat_index = np.add(index, offsets, dtype=dtype)
+        return np.take(table.reshape(-1), flat_index)  # np.take beats fancy indexing by ~2x here
 
     def apply(self, tokens: np.ndarray) -> np.ndarray:
         tokens = self._shape_check(tokens)
@@ -121,5 +123,9 @@ class PermutationSymmetry(Symmetry):
 
 
 def random_permutations(rng: np.random.Generator, n: int, k: int) -> np.ndarray:
-    """(n, k) independent random permutations of 0..k-1."""
-    return np.argsort(rng.random((n, k)), axis=1)
+    """(n, k) independent uniform random permutations of 0..k-1 (uint8 for k <= 256)."""
+    dtype = np.uint8 if k <= 256 else np.int64
+    if k <= 4:  # pick rows of the table of all k! permutations: far faster than shuffling
+        table = np.array(list(itertools.permutations(range(k))), dtype=dtype).reshape(-1, k)
+        return table[rng.integers(0, len(table), size=n)]
+    return rng.permuted(np.broadcast_to(np.arange(k, dtype=dtype), (n, k)), axis=1)
