@@ -153,15 +153,15 @@ def main() -> None:
         table.add_row(r["difficulty"], str(r["puzzles"]), f"{r['seconds']:.2f}", f"{r['puzzles_per_s']:.1f}",
                       f"{r['mean_givens']:.1f}", f"{r['mean_rating']:.1f}")
     console.print(table)
-    table = Table(title="Difficulty rating (guesses to solve and prove uniqueness)", title_justify="left")
+    table = Table(title="Difficulty rating (guesses to solve and prove uniqueness), same givens", title_justify="left")
     for col in ("puzzles", "mean givens", "mean rating", "median rating"):
         table.add_column(col, justify="right")
     table.add_column("", justify="left")
     table.add_row(str(hardness["puzzles"]), f"{hardness['hard_mean_givens']:.1f}", f"{hardness['hard_mean_rating']:.1f}",
-                  f"{hardness['hard_median_rating']:.0f}", "hard generator (hill climbing)")
+                  f"{hardness['hard_median_rating']:.0f}", "hard (hill-climbed)")
     table.add_row(str(hardness["baseline_puzzles"]), f"{hardness['baseline_mean_givens']:.1f}",
                   f"{hardness['baseline_mean_rating']:.1f}", f"{hardness['baseline_median_rating']:.0f}",
-                  "clues removed at random, same givens")
+                  "random removal")
     console.print(table)
     a = augmentation
     table = Table(title=f"Sudoku {a['puzzles']} puzzles x {a['augmentations']} augmentations "

@@ -190,3 +190,43 @@ def test_memory_mapped_loading(dataset):
     s = load_split(dataset, "train").sets["all"]
     assert isinstance(s.inputs, np.memmap) and s.num_groups == 40
     assert not isinstance(load_split(dataset, "train", mmap=False).sets["all"].inputs, np.memmap)
+
+
+def _write_sudoku_split(root, split, swap=False, seq_len=81):
+    from hrm.data.build import metadata, one_example_per_puzzle
+    from hrm.data.format import write_index_arrays, write_metadata
+    from hrm.data.sudoku_generate import generate_puzzle
+
+    p = generate_puzzle("bad", "easy")
+    inputs = (np.array([p.cells]) + 1).astype(np.uint8)
+    labels = (np.array([p.solution]) + 1).astype(np.uint8)
+    if swap:  # two cells of the solution exchanged: no longer a solution
+        labels[0, [0, 1]] = labels[0, [1, 0]]
+    (root / split).mkdir()
+    np.save(root / split / "all__inputs.npy", np.resize(inputs, (1, seq_len)))
+    np.save(root / split / "all__labels.npy", np.resize(labels, (1, seq_len)))
+    write_index_arrays(root / split, "all", **one_example_per_puzzle(1, 1))
+    write_metadata(root / split, metadata(seq_len, 11, total_groups=1))
+
+
+def test_builds_that_fail_their_own_verification_leave_nothing(tmp_path):
+    from hrm.data.build import run_build
+    from hrm.data.progress import QuietReporter
+
+    def wrong_label(root):
+        _write_sudoku_split(root, "train", swap=True)
+        return {}, []
+
+    with pytest.raises(DatasetError, match=r"train/all__labels.npy: 1 labels fail the sudoku verifier \(first at row 0\)"):
+        run_build(task="sudoku", out=tmp_path / "ds", force=False, args={}, seed=0, reporter=QuietReporter(),
+                  body=wrong_label)
+
+    def mismatched(root):
+        _write_sudoku_split(root, "train")
+        _write_sudoku_split(root, "test", seq_len=82)
+        return {}, []
+
+    with pytest.raises(DatasetError, match="test/dataset.json: seq_len/vocab_size differ from train"):
+        run_build(task="sudoku", out=tmp_path / "ds", force=False, args={}, seed=0, reporter=QuietReporter(),
+                  body=mismatched)
+    assert list(tmp_path.iterdir()) == []
