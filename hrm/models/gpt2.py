@@ -1,0 +1,198 @@
+"""GPT-2 baseline: a decoder-only transformer that reads a puzzle and writes its answer token by token.
+
+Architecture as GPT-2 (Radford et al. 2019): learned absolute position embeddings, pre-LayerNorm
+blocks (LayerNorm -> causal self-attention -> residual, LayerNorm -> GELU MLP -> residual), a final
+LayerNorm, the output head tied to the token embedding; weights ~ N(0, 0.02) with the residual
+output projections scaled by 1/sqrt(2 * n_layer); biases zero. Layer names follow Hugging Face's
+(wte, wpe, h.N.attn.c_attn, ...) so its GPT-2 weights map on directly (`load_hf_gpt2`).
+
+A puzzle of S tokens becomes one sequence `puzzle, SEP, answer` (SEP is a token added after the
+dataset's vocabulary). Training is teacher-forced: the loss is cross-entropy on the S answer
+tokens. The answer target is the label where the dataset has one and the input token where it
+does not (givens, padding), so a generated answer is complete and can be verified as is.
+`predict` decodes greedily or samples with a temperature, with a key/value cache (one forward
+call per generated token: S calls per answer).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from pydantic import Field
+from torch import nn
+
+from hrm.config import StrictModel
+from hrm.errors import UserError
+
+KVCache = list[tuple[torch.Tensor, torch.Tensor]]
+
+
+class GPT2Config(StrictModel):
+    arch: Literal["gpt2"] = "gpt2"
+    n_layer: int = Field(4, ge=1)
+    n_head: int = Field(4, ge=1)
+    d_model: int = Field(128, ge=8)
+    d_mlp: int = Field(0, ge=0, description="0 = 4 * d_model, as GPT-2")
+    dropout: float = Field(0.0, ge=0, lt=1)
+    layer_norm_eps: float = Field(1e-5, gt=0)
+    init_std: float = Field(0.02, gt=0)
+    temperature: float = Field(0.0, ge=0, description="sampling temperature at predict; 0 = greedy")
+    hf_weights: str | None = Field(None, description="local folder with Hugging Face GPT-2 weights (never downloaded)")
+
+
+# GPT-2 small (124M with its 50257-token vocabulary and 1024 positions).
+GPT2_124M = {"n_layer": 12, "n_head": 12, "d_model": 768, "d_mlp": 3072}
+
+
+class CausalSelfAttention(nn.Module):
+    def __init__(self, cfg: GPT2Config):
+        super().__init__()
+        if cfg.d_model % cfg.n_head:
+            raise UserError(f"model.d_model {cfg.d_model} must be divisible by model.n_head {cfg.n_head}")
+        self.n_head = cfg.n_head
+        self.c_attn = nn.Linear(cfg.d_model, 3 * cfg.d_model)
+        self.c_proj = nn.Linear(cfg.d_model, cfg.d_model)
+        self.dropout = cfg.dropout
+
+    def forward(self, x: torch.Tensor, past: tuple[torch.Tensor, torch.Tensor] | None = None):
+        """x (B, T, D); with `past`, x continues a cached sequence. Returns y and the new (k, v)."""
+        b, t, d = x.shape
+        q, k, v = self.c_attn(x).split(d, dim=2)
+        q, k, v = (z.view(b, t, self.n_head, d // self.n_head).transpose(1, 2) for z in (q, k, v))
+        if past is not None:
+            k, v = torch.cat((past[0], k), dim=2), torch.cat((past[1], v), dim=2)
+        # A fresh sequence is causal; one new token attends to everything before it.
+        causal = past is None and t > 1
+        y = F.scaled_dot_product_attention(q, k, v, is_causal=causal, dropout_p=self.dropout if self.training else 0.0)
+        return self.c_proj(y.transpose(1, 2).reshape(b, t, d)), (k, v)
+
+
+class MLP(nn.Module):
+    def __init__(self, cfg: GPT2Config):
+        super().__init__()
+        width = cfg.d_mlp or 4 * cfg.d_model
+        self.c_fc = nn.Linear(cfg.d_model, width)
+        self.c_proj = nn.Linear(width, cfg.d_model)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.c_proj(F.gelu(self.c_fc(x), approximate="tanh"))
+
+
+class Block(nn.Module):
+    def __init__(self, cfg: GPT2Config):
+        super().__init__()
+        self.ln_1 = nn.LayerNorm(cfg.d_model, eps=cfg.layer_norm_eps)
+        self.attn = CausalSelfAttention(cfg)
+        self.ln_2 = nn.LayerNorm(cfg.d_model, eps=cfg.layer_norm_eps)
+        self.mlp = MLP(cfg)
+        self.drop = nn.Dropout(cfg.dropout)
+
+    def forward(self, x: torch.Tensor, past=None):
+        a, kv = self.attn(self.ln_1(x), past)
+        x = x + self.drop(a)
+        return x + self.drop(self.mlp(self.ln_2(x))), kv
+
+
+class GPT2LM(nn.Module):
+    """The language model alone: tokens (B, T) -> logits (B, T, vocab), with an optional cache."""
+
+    def __init__(self, cfg: GPT2Config, vocab_size: int, n_positions: int):
+        super().__init__()
+        self.cfg, self.vocab_size, self.n_positions = cfg, vocab_size, n_positions
+        self.wte = nn.Embedding(vocab_size, cfg.d_model)
+        self.wpe = nn.Embedding(n_positions, cfg.d_model)
+        self.drop = nn.Dropout(cfg.dropout)
+        self.h = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layer))
+        self.ln_f = nn.LayerNorm(cfg.d_model, eps=cfg.layer_norm_eps)
+        self._init_weights()
+
+    @torch.no_grad()
+    def _init_weights(self) -> None:
+        for module in self.modules():
+            if isinstance(module, (nn.Linear, nn.Embedding)):
+                nn.init.normal_(module.weight, mean=0.0, std=self.cfg.init_std)
+            if isinstance(module, nn.Linear) and module.bias is not None:
+                nn.init.zeros_(module.bias)
+        # Each block adds two residual branches: scale their output projections so the residual
+        # stream's variance does not grow with depth (GPT-2 paper, section 2.3).
+        for block in self.h:
+            for proj in (block.attn.c_proj, block.mlp.c_proj):
+                nn.init.normal_(proj.weight, mean=0.0, std=self.cfg.init_std / math.sqrt(2 * self.cfg.n_layer))
+
+    def forward(self, tokens: torch.Tensor, cache: KVCache | None = None, start: int = 0):
+        """Logits for `tokens` placed at positions start..start+T-1; returns (logits, new cache)."""
+        t = tokens.shape[1]
+        if start + t > self.n_positions:
+            raise ValueError(f"sequence of {start + t} tokens exceeds the model's {self.n_positions} positions")
+        pos = torch.arange(start, start + t, device=tokens.device)
+        x = self.drop(self.wte(tokens) + self.wpe(pos))
+        new_cache: KVCache = []
+        for i, block in enumerate(self.h):
+            x, kv = block(x, None if cache is None else cache[i])
+            new_cache.append(kv)
+        return F.linear(self.ln_f(x), self.wte.weight), new_cache  # tied output head
+
+    @torch.no_grad()
+    def generate(self, prompt: torch.Tensor, n_tokens: int, temperature: float = 0.0,
+                 generator: torch.Generator | None = None, banned: list[int] | None = None) -> torch.Tensor:
+        """Continue `prompt` (B, T) by n_tokens: greedy at temperature 0, else sampled."""
+        logits, cache = self(prompt)
+        out = []
+        for i in range(n_tokens):
+            step = logits[:, -1, :].float()
+            if banned:
+                step[:, banned] = float("-inf")
+            if temperature > 0:
+                probs = torch.softmax(step / temperature, dim=-1)
+                nxt = torch.multinomial(probs, 1, generator=generator)
+            else:
+                nxt = step.argmax(dim=-1, keepdim=True)
+            out.append(nxt)
+            if i + 1 < n_tokens:
+                logits, cache = self(nxt, cache, start=prompt.shape[1] + i)
+        return torch.cat(out, dim=1)
+
+
+def load_hf_gpt2(lm: GPT2LM, folder: str | Path) -> list[str]:
+    """Copy Hugging Face GPT-2 weights from a local folder into `lm`; returns the names loaded.
+
+    Reads `model.safetensors` (needs the `safetensors` package) or `pytorch_model.bin`; never
+    downloads. Hugging Face stores linear weights as Conv1D (in, out): they are transposed here.
+    The token embedding is loaded only when the vocabularies agree (a puzzle vocabulary never
+    matches GPT-2's 50257 tokens, so it stays freshly initialised); positions are cut to fit.
+    """
+    folder = Path(folder)
+    if (folder / "model.safetensors").is_file():
+        try:
+            from safetensors.torch import load_file
+        except ImportError:
+            raise UserError(f"{folder}/model.safetensors: reading it needs `pip install safetensors`") from None
+        state = load_file(str(folder / "model.safetensors"))
+    elif (folder / "pytorch_model.bin").is_file():
+        state = torch.load(folder / "pytorch_model.bin", map_location="cpu", weights_only=True)
+    else:
+        raise UserError(f"model.hf_weights: {folder} holds neither model.safetensors nor pytorch_model.bin")
+    state = {k.removeprefix("transformer."): v for k, v in state.items()}
+    own = lm.state_dict()
+    loaded = []
+    with torch.no_grad():
+        for name, value in state.items():
+            if name not in own:
+                continue
+            target = own[name]
+            if name.endswith(("c_attn.weight", "c_proj.weight", "c_fc.weight")):
+                value = value.t()
+            if name == "wpe.weight":
+                value = value[: target.shape[0]]
+            if value.shape != target.shape:
+                if name == "wte.weight":
+                    continue
+                raise UserError(f"model.hf_weights: {name} has shape {tuple(value.shape)} in {folder} but the "
+                                f"model expects {tuple(target.shape)}; set n_layer/n_head/d_model to match")
+            target.copy_(value)
+            loaded.append(name)
+    return loaded
