@@ -6,6 +6,7 @@ import sys
 
 import typer
 
+from hrm.commands.compare import compare
 from hrm.commands.doctor import doctor
 from hrm.commands.runs import runs
 from hrm.errors import UserError
@@ -22,6 +23,7 @@ app = typer.Typer(
 
 app.command("doctor")(doctor)
 app.command("runs")(runs)
+app.command("compare")(compare)
 
 
 def main() -> None:
