@@ -8,6 +8,7 @@ import typer
 
 from hrm.commands.compare import compare
 from hrm.commands.doctor import doctor
+from hrm.commands.eval import eval_run
 from hrm.commands.runs import runs
 from hrm.errors import UserError
 
@@ -24,6 +25,7 @@ app = typer.Typer(
 app.command("doctor")(doctor)
 app.command("runs")(runs)
 app.command("compare")(compare)
+app.command("eval")(eval_run)
 
 
 def main() -> None:

@@ -35,9 +35,11 @@ def _mean(values: list[float | None]) -> float | None:
     return float(np.mean(present)) if present else None
 
 
-def _model_summary(m: ModelOutcomes) -> dict[str, Any]:
+def _model_summary(m: ModelOutcomes, confidence: float, n_resamples: int, seed: int) -> dict[str, Any]:
     train_times = [r.train_wall_time_s for r in m.runs]
     vote = [r.vote_rank for r in m.runs if r.vote_rank is not None]
+    exact = bootstrap_ci(np.stack([r.first_correct.astype(float) for r in m.runs]), confidence=confidence,
+                         n_resamples=n_resamples, seed=seed)
     return {
         "name": m.name,
         "arch": m.arch,
@@ -47,9 +49,12 @@ def _model_summary(m: ModelOutcomes) -> dict[str, Any]:
         "forward_passes_per_answer": float(np.mean([r.forward_passes_per_answer for r in m.runs])),
         "wall_time_s": _mean(train_times),
         "eval_wall_time_s": float(np.mean([r.eval_wall_time_s for r in m.runs])),
-        "exact_accuracy": float(np.mean([r.first_correct.mean() for r in m.runs])),
+        "exact_accuracy": exact.point,
+        "exact_ci_low": exact.low,
+        "exact_ci_high": exact.high,
         "cell_accuracy": float(np.mean([r.first_cell_accuracy for r in m.runs])),
-        "label_exact": float(np.mean([(r.label_exact / r.n).mean() for r in m.runs])),
+        "label_exact": float(np.mean([r.first_label_exact.mean() for r in m.runs])),
+        "attempts_label_exact": float(np.mean([(r.label_exact / r.n).mean() for r in m.runs])),
         "vote_pass_at_1": float(np.mean([(v == 1).mean() for v in vote])) if vote else None,
         "vote_pass_at_2": float(np.mean([((v >= 1) & (v <= 2)).mean() for v in vote])) if vote else None,
     }
@@ -115,7 +120,7 @@ def build_results(
         "confidence": confidence,
         "candidate": candidate,
         **(meta or {}),
-        "models": [_model_summary(m) for m in models],
+        "models": [_model_summary(m, confidence, n_resamples, seed) for m in models],
         "pass_at_k": pass_at_k,
         "comparisons": comparisons,
     }

@@ -21,7 +21,8 @@ class RunOutcomes:
     """What one run (one seed) did on each puzzle of the evaluation set.
 
     n: attempts per puzzle; correct: attempts the task's verifier accepted; label_exact: attempts
-    equal to the stored label. first_*: the canonical attempt (no augmentation, greedy) alone.
+    equal to the stored label. first_*: the canonical attempt (no augmentation, greedy) alone:
+    verified correct, equal to the label, and its per-cell accuracy over labelled cells.
     vote_rank: per puzzle, the 1-based vote rank of the first verified-correct answer among the
     distinct answers ranked by votes (0 when none is correct, absent when voting was off).
     """
@@ -32,6 +33,7 @@ class RunOutcomes:
     correct: np.ndarray
     label_exact: np.ndarray
     first_correct: np.ndarray
+    first_label_exact: np.ndarray
     first_cell_accuracy: float
     params: int
     forward_passes_per_answer: float
@@ -45,9 +47,11 @@ class RunOutcomes:
         self.correct = np.asarray(self.correct, dtype=int)
         self.label_exact = np.asarray(self.label_exact, dtype=int)
         self.first_correct = np.asarray(self.first_correct, dtype=bool)
+        self.first_label_exact = np.asarray(self.first_label_exact, dtype=bool)
         if self.vote_rank is not None:
             self.vote_rank = np.asarray(self.vote_rank, dtype=int)
-        shapes = {a.shape for a in (self.n, self.correct, self.label_exact, self.first_correct)}
+        shapes = {a.shape for a in (self.n, self.correct, self.label_exact, self.first_correct,
+                                    self.first_label_exact)}
         if len(shapes) != 1:
             raise ValueError(f"run {self.run}: per-puzzle arrays differ in shape: {sorted(shapes)}")
         if np.any(self.correct > self.n) or np.any(self.label_exact > self.n):
@@ -61,6 +65,7 @@ class RunOutcomes:
         return {
             "run": self.run, "seed": self.seed, "n": self.n.tolist(), "correct": self.correct.tolist(),
             "label_exact": self.label_exact.tolist(), "first_correct": self.first_correct.astype(int).tolist(),
+            "first_label_exact": self.first_label_exact.astype(int).tolist(),
             "first_cell_accuracy": self.first_cell_accuracy, "params": self.params,
             "forward_passes_per_answer": self.forward_passes_per_answer,
             "train_wall_time_s": self.train_wall_time_s, "eval_wall_time_s": self.eval_wall_time_s,

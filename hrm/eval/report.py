@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 COMPARISON_HEADERS = ["model", "Pass@{k} [CI]", "{cand} minus model [CI]", "Welch t / p", "d / g", "McNemar p"]
-ACCURACY_HEADERS = ["model", "exact (verifier)", "cell acc.", "label-exact", "vote pass@1", "vote pass@2"]
+ACCURACY_HEADERS = ["model", "exact (verifier) [CI]", "label-exact", "cell acc.", "vote pass@1", "vote pass@2"]
 COMPUTE_HEADERS = ["model", "params", "fwd/answer", "train time", "eval time", "seeds"]
 
 
@@ -60,7 +60,8 @@ def comparison_rows(results: dict[str, Any], k: int) -> list[list[str]]:
 
 
 def accuracy_rows(results: dict[str, Any]) -> list[list[str]]:
-    return [[m["name"], _pct(m["exact_accuracy"]), _pct(m["cell_accuracy"]), _pct(m["label_exact"]),
+    return [[m["name"], f"{_pct(m['exact_accuracy'])} [{100 * m['exact_ci_low']:.1f}, {100 * m['exact_ci_high']:.1f}]",
+             _pct(m["label_exact"]), _pct(m["cell_accuracy"]),
              _pct(m["vote_pass_at_1"]), _pct(m["vote_pass_at_2"])] for m in results["models"]]
 
 
@@ -163,3 +164,49 @@ def markdown_report(results: dict[str, Any], title: str = "HRM vs baselines") ->
     if extra:
         parts += ["## Notes", ""] + [f"- {n}" for n in extra] + [""]
     return "\n".join(parts)
+
+
+# --------------------------------------------------------------------------------------------------
+# `hrm eval`: one run
+
+
+def eval_summary(results: dict[str, Any]) -> dict[str, Any]:
+    """The figures of a single-model results dict, flattened for `hrm eval --json`."""
+    m = results["models"][0]
+    pak = results["pass_at_k"][m["name"]]
+    return {
+        "run": m["runs"][0], "arch": m["arch"], "data": results.get("data"), "split": results.get("split"),
+        "n_puzzles": results["n_puzzles"], "n_samples": results["n_samples"],
+        "exact_accuracy": m["exact_accuracy"], "exact_ci_low": m["exact_ci_low"], "exact_ci_high": m["exact_ci_high"],
+        "label_exact": m["label_exact"], "cell_accuracy": m["cell_accuracy"],
+        "pass_at_k": {k: {f: v[f] for f in ("mean", "ci_low", "ci_high")} for k, v in pak.items()},
+        "ks_skipped": results.get("ks_skipped", []),
+        "vote_pass_at_1": m["vote_pass_at_1"], "vote_pass_at_2": m["vote_pass_at_2"],
+        "params": m["params"], "forward_passes_per_answer": m["forward_passes_per_answer"],
+        "train_wall_time_s": m["wall_time_s"], "eval_wall_time_s": m["eval_wall_time_s"],
+        "settings": results.get("settings", {}),
+    }
+
+
+def print_eval(summary: dict[str, Any], console=None) -> None:
+    from rich.console import Console
+
+    console = console or Console()
+    rows = [
+        ["exact accuracy (verifier, canonical attempt)",
+         f"{_pct(summary['exact_accuracy'])} [{100 * summary['exact_ci_low']:.1f}, {100 * summary['exact_ci_high']:.1f}]"],
+        ["label-exact (canonical attempt)", _pct(summary["label_exact"])],
+        ["cell accuracy (per cell, not per puzzle)", _pct(summary["cell_accuracy"])],
+    ]
+    rows += [[f"Pass@{k} ({summary['n_samples']} attempts)", f"{_pct(v['mean'])} [{100 * v['ci_low']:.1f}, "
+              f"{100 * v['ci_high']:.1f}]"] for k, v in summary["pass_at_k"].items()]
+    if summary["vote_pass_at_1"] is not None:
+        rows += [["vote pass@1 / pass@2", f"{_pct(summary['vote_pass_at_1'])} / {_pct(summary['vote_pass_at_2'])}"]]
+    rows += [["params", _params(summary["params"])],
+             ["forward passes per answer", _num(summary["forward_passes_per_answer"], ".1f")],
+             ["eval time", _duration(summary["eval_wall_time_s"])]]
+    title = (f"{summary['run']} ({summary['arch']}) on {summary['data']} [{summary['split']}], "
+             f"{summary['n_puzzles']} puzzles, 95% CIs")
+    console.print(_rich_table(title, ["figure", "value"], rows))
+    if summary["ks_skipped"]:
+        console.print(f"[dim]note: k = {summary['ks_skipped']} not reported: fewer attempts than k[/]")

@@ -74,6 +74,7 @@ class Attempts:
     correct: np.ndarray
     label_exact: np.ndarray
     first_correct: np.ndarray
+    first_label_exact: np.ndarray
     first_cell_accuracy: float
     forward_passes_per_answer: float
     vote_rank: np.ndarray | None
@@ -135,6 +136,7 @@ def run_attempts(
     first_ok = task.verify(data.inputs, first, data.labels)
     mask = data.label_mask()
     cell_acc = float(((first == data.labels) & mask).sum() / max(int(mask.sum()), 1))
+    first_exact = ((first == data.labels) | ~mask).all(axis=1)
 
     # n attempts per puzzle, rows grouped by puzzle: (P * n, S).
     inputs = np.repeat(data.inputs, n_samples, axis=0)
@@ -148,6 +150,6 @@ def run_attempts(
     ranks = vote_ranks(answers.reshape(p, n_samples, s), ok_pn) if vote else None
     return Attempts(
         n=np.full(p, n_samples), correct=ok_pn.sum(axis=1), label_exact=exact_pn.sum(axis=1),
-        first_correct=np.asarray(first_ok, dtype=bool), first_cell_accuracy=cell_acc,
+        first_correct=np.asarray(first_ok, dtype=bool), first_label_exact=first_exact, first_cell_accuracy=cell_acc,
         forward_passes_per_answer=float(steps.mean()), vote_rank=ranks, seconds=time.perf_counter() - start,
     )

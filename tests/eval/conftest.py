@@ -16,7 +16,8 @@ def make_model(name: str, arch: str, p_correct: float, seeds=(0, 1, 2), n_puzzle
         correct = rng.binomial(n, p_correct, size=n_puzzles)
         runs.append(RunOutcomes(
             run=f"logs/{name}-{s}", seed=s, n=np.full(n_puzzles, n), correct=correct,
-            label_exact=correct, first_correct=correct > n // 2, first_cell_accuracy=0.5 + p_correct / 2,
+            label_exact=correct, first_correct=correct > n // 2, first_label_exact=correct > n // 2 + 1,
+            first_cell_accuracy=0.5 + p_correct / 2,
             params=1000 if arch == "gpt2" else 2000, forward_passes_per_answer=81.0 if arch == "gpt2" else 4.0,
             train_wall_time_s=300.0, eval_wall_time_s=12.0,
             vote_rank=np.where(correct > 0, 1, 0) if vote else None))

@@ -107,9 +107,9 @@ def test_inputs_that_cannot_be_compared_are_rejected(hrm_better):
     with pytest.raises(ValueError, match="no runs"):
         ModelOutcomes("x", "gpt2", [])
     with pytest.raises(ValueError, match="more correct"):
-        RunOutcomes("r", 0, [2], [3], [0], [False], 0.0, 1, 1.0)
+        RunOutcomes("r", 0, [2], [3], [0], [False], [False], 0.0, 1, 1.0)
     with pytest.raises(ValueError, match="shape"):
-        RunOutcomes("r", 0, [2, 2], [1], [0], [False], 0.0, 1, 1.0)
+        RunOutcomes("r", 0, [2, 2], [1], [0], [False], [False], 0.0, 1, 1.0)
 
 
 def test_outcomes_round_trip(tmp_path, hrm_better):

@@ -55,6 +55,7 @@ def test_oracle_solves_everything_and_augmentations_are_mapped_back():
 
     res = run_attempts(position_sensitive, PlusOneTask(), data, n_samples=4, augment=True, temperature=0.0)
     assert (res.correct == 4).all() and (res.label_exact == 4).all() and res.first_correct.all()
+    assert res.first_label_exact.all()  # the unlabelled last position does not count
     assert res.first_cell_accuracy == 1.0 and res.forward_passes_per_answer == 2.0
     # the first call is the canonical attempt (stored order), later ones see shuffled puzzles
     np.testing.assert_array_equal(seen[0], data.inputs)
@@ -67,6 +68,7 @@ def test_alternative_solutions_count_for_pass_but_not_for_label_exact():
 
     res = run_attempts(plus_two, PlusOneTask(), toy_set(), n_samples=3, augment=False, temperature=0.0)
     assert (res.correct == 3).all() and (res.label_exact == 0).all()
+    assert res.first_correct.all() and not res.first_label_exact.any()
     assert res.first_cell_accuracy == 0.0
 
 
