@@ -6,6 +6,7 @@ import sys
 
 import typer
 
+from hrm.commands.build_data import app as build_data_app
 from hrm.commands.compare import compare
 from hrm.commands.doctor import doctor
 from hrm.commands.eval import eval_run
@@ -24,6 +25,7 @@ app = typer.Typer(
 
 app.command("doctor")(doctor)
 app.command("runs")(runs)
+app.add_typer(build_data_app, name="build-data")
 app.command("compare")(compare)
 app.command("eval")(eval_run)
 

@@ -10,17 +10,22 @@
 
 A group is one original puzzle with its augmentations; the training sampler shuffles groups and
 takes one example per group. Datasets written here train in the reference and vice versa.
+
+hrm adds `<root>/hrm.json` (task, build options, seed, counts, seconds; the reference ignores it),
+and some datasets have extra splits beside train/test (e.g. `test_len20` for the sort task).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ValidationError
@@ -198,6 +203,36 @@ def validate_dataset(root: Path, splits: tuple[str, ...] = SPLITS) -> DatasetSum
     return DatasetSummary(root, {k: v.num_examples for k, v in loaded.items()}, metas[0].seq_len, metas[0].vocab_size)
 
 
+def write_metadata(split_dir: Path, metadata: DatasetMetadata) -> None:
+    Path(split_dir).mkdir(parents=True, exist_ok=True)
+    (Path(split_dir) / "dataset.json").write_text(json.dumps(metadata.model_dump()))
+
+
+def create_example_arrays(
+    split_dir: Path, set_name: str, num_examples: int, seq_len: int, dtype=np.uint8
+) -> tuple[np.ndarray, np.ndarray]:
+    """Inputs and labels of one set as writable memory-mapped .npy files, for builds too big for RAM."""
+    split_dir = Path(split_dir)
+    split_dir.mkdir(parents=True, exist_ok=True)
+    shape = (int(num_examples), int(seq_len))
+    return tuple(  # type: ignore[return-value]
+        np.lib.format.open_memmap(split_dir / f"{set_name}__{field}.npy", mode="w+", dtype=dtype, shape=shape)
+        for field in ("inputs", "labels")
+    )
+
+
+def write_index_arrays(
+    split_dir: Path, set_name: str, puzzle_identifiers: np.ndarray, puzzle_indices: np.ndarray, group_indices: np.ndarray
+) -> None:
+    """The three small index arrays of one set, as int32 like the reference."""
+    for field, arr in (
+        ("puzzle_identifiers", puzzle_identifiers),
+        ("puzzle_indices", puzzle_indices),
+        ("group_indices", group_indices),
+    ):
+        np.save(Path(split_dir) / f"{set_name}__{field}.npy", np.asarray(arr, dtype=np.int32), allow_pickle=False)
+
+
 def write_split(split_dir: Path, metadata: DatasetMetadata, sets: dict[str, dict[str, np.ndarray]]) -> None:
     """Write one split's arrays and dataset.json (into a folder that the caller renames into place)."""
     split_dir.mkdir(parents=True, exist_ok=True)
@@ -207,7 +242,69 @@ def write_split(split_dir: Path, metadata: DatasetMetadata, sets: dict[str, dict
             raise ValueError(f"set '{set_name}' lacks {sorted(missing)}")
         for field in FIELDS:
             np.save(split_dir / f"{set_name}__{field}.npy", np.ascontiguousarray(arrays[field]), allow_pickle=False)
-    (split_dir / "dataset.json").write_text(json.dumps(metadata.model_dump()))
+    write_metadata(split_dir, metadata)
+
+
+def list_splits(root: Path) -> list[str]:
+    """Split folders of a dataset (those holding a dataset.json): train and test first, then the rest."""
+    root = Path(root)
+    found = sorted(p.parent.name for p in root.glob("*/dataset.json"))
+    return [s for s in SPLITS if s in found] + [s for s in found if s not in SPLITS]
+
+
+BUILD_INFO = "hrm.json"
+BUILD_INFO_VERSION = 1
+TASKS = ("sudoku", "maze", "arc", "sort")
+# (seq_len, vocab_size) of the reference's builders, to name the task of a dataset without hrm.json.
+_REFERENCE_SHAPES = {(81, 11): "sudoku", (900, 6): "maze", (900, 12): "arc"}
+
+
+def write_build_info(
+    root: Path, task: str, args: dict[str, Any], seed: int, counts: dict[str, Any], seconds: float, **extra: Any
+) -> dict[str, Any]:
+    """`<root>/hrm.json`: what was built and how; the reference ignores the file."""
+    info = {"task": task, "args": args, "seed": seed, "counts": counts, "seconds": round(float(seconds), 3),
+            "version": BUILD_INFO_VERSION, **extra}
+    (Path(root) / BUILD_INFO).write_text(json.dumps(info, indent=2, default=str) + "\n")
+    return info
+
+
+def read_build_info(root: Path) -> dict[str, Any] | None:
+    """The parsed hrm.json, or None for a dataset built by the reference (no such file)."""
+    path = Path(root) / BUILD_INFO
+    if not path.is_file():
+        return None
+    try:
+        info = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise DatasetError(f"{path}: not valid JSON ({exc}); rebuild the dataset with --force") from None
+    if not isinstance(info, dict) or info.get("task") not in TASKS:
+        raise DatasetError(f"{path}: 'task' must be one of {', '.join(TASKS)}; rebuild the dataset with --force")
+    return info
+
+
+def read_task(root: Path) -> str:
+    """The task of a dataset: from hrm.json, else inferred from seq_len/vocab_size of a reference build."""
+    root = Path(root)
+    info = read_build_info(root)
+    if info is not None:
+        return str(info["task"])
+    splits = list_splits(root)
+    if not splits:
+        raise DatasetError(f"{root}: no split with a dataset.json; build one with `hrm build-data`")
+    meta = read_metadata(root / splits[0])
+    task = _REFERENCE_SHAPES.get((meta.seq_len, meta.vocab_size))
+    if task is None:
+        raise DatasetError(
+            f"{root / splits[0] / 'dataset.json'}: seq_len {meta.seq_len} / vocab_size {meta.vocab_size} match no "
+            f"known task and there is no {BUILD_INFO}; rebuild it with `hrm build-data`"
+        )
+    return task
+
+
+def write_identifiers(root: Path, names: list[str]) -> None:
+    """`<root>/identifiers.json`: the name of each puzzle identifier (index 0 = "<blank>")."""
+    (Path(root) / "identifiers.json").write_text(json.dumps(names))
 
 
 @contextmanager
@@ -219,6 +316,9 @@ def staged_output(out: Path, force: bool = False) -> Iterator[Path]:
         raise DatasetError(f"{out}: already exists; pass --force to rebuild it, or choose another --out")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.building-"))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; the dataset should not be
     try:
         yield tmp
     except BaseException:
