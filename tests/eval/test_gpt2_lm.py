@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from hrm.errors import UserError
-from hrm.models.gpt2 import GPT2_124M, GPT2Config, GPT2LM, load_hf_gpt2
+from hrm.models.gpt2 import GPT2_124M, GPT2LM, GPT2Config, load_hf_gpt2
 
 
 def tiny(**kw) -> GPT2LM:
