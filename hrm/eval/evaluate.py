@@ -106,18 +106,33 @@ def load_run(source: str | Path, device: str = "cpu", data_root: Path | None = N
     return LoadedRun(str(source), run_dir, cfg, model, step, None if seconds is None else float(seconds), device)
 
 
-def predict_overrides(settings: EvalSettings) -> dict[str, Any]:
-    """Eval-time options passed to `model.predict` (only those the user set)."""
-    out: dict[str, Any] = {}
+def predict_overrides(model: torch.nn.Module, settings: EvalSettings) -> dict[str, Any]:
+    """Eval-time options for `model.predict`: those the user set that the model's config has (HRM's
+    halt_max_steps_eval and eval_act); a model without them (GPT-2) just runs as it does."""
+    wanted: dict[str, Any] = {}
     if settings.halt_max_steps is not None:
-        out["halt_max_steps"] = settings.halt_max_steps
+        wanted["halt_max_steps_eval"] = settings.halt_max_steps
     if settings.eval_act:
-        out["act"] = True
-    return out
+        wanted["eval_act"] = True
+    fields = getattr(type(getattr(model, "cfg", None)), "model_fields", {})
+    return {k: v for k, v in wanted.items() if k in fields}
+
+
+def sample_from_logits(pred, temperature: float, generator: torch.Generator) -> torch.Tensor:
+    """Sample each cell from softmax(logits / T); cells the model did not take from its logits (givens
+    it copies from the input) keep the model's answer."""
+    if pred.logits is None:
+        raise UserError("--aug-temperature needs a model whose predict returns logits; set it to 0")
+    logits = pred.logits.float()
+    probs = torch.softmax(logits / temperature, dim=-1).reshape(-1, logits.shape[-1])
+    sampled = torch.multinomial(probs, 1, generator=generator).view(logits.shape[:-1])
+    from_logits = pred.tokens == logits.argmax(-1)
+    return torch.where(from_logits, sampled, pred.tokens)
 
 
 def model_predictor(model: torch.nn.Module, device: str, overrides: dict[str, Any]) -> Predictor:
     """Wrap `model.predict` as a numpy function. Labels are never shown to the model."""
+    autoregressive = bool(getattr(model, "autoregressive", False))
 
     def predict(inputs: np.ndarray, puzzle_ids: np.ndarray, temperature: float, seed: int):
         batch = {
@@ -125,17 +140,15 @@ def model_predictor(model: torch.nn.Module, device: str, overrides: dict[str, An
             "labels": torch.full(inputs.shape, IGNORE, dtype=torch.int64, device=device),
             "puzzle_identifiers": torch.from_numpy(np.ascontiguousarray(puzzle_ids, dtype=np.int64)).to(device),
         }
-        kwargs = dict(overrides)
-        if temperature > 0:
-            gen = torch.Generator(device=device)
-            gen.manual_seed(seed)
-            kwargs.update(temperature=temperature, generator=gen)
-        try:
-            pred = model.predict(batch, **kwargs)
-        except TypeError as exc:
-            raise UserError(f"{type(model).__name__}.predict does not take {sorted(kwargs)} ({exc}); drop the "
-                            "eval option it does not support") from None
-        return pred.tokens.cpu().numpy(), pred.steps.float().cpu().numpy()
+        gen = torch.Generator(device=device)
+        gen.manual_seed(seed)
+        if autoregressive and temperature > 0:
+            pred = model.predict(batch, **overrides, temperature=temperature, generator=gen)
+            tokens = pred.tokens
+        else:
+            pred = model.predict(batch, **overrides)
+            tokens = sample_from_logits(pred, temperature, gen) if temperature > 0 else pred.tokens
+        return tokens.cpu().numpy(), pred.steps.float().cpu().numpy()
 
     return predict
 
@@ -146,7 +159,7 @@ def evaluate_run(run: LoadedRun, data: EvalSet, task, settings: EvalSettings, pr
 
     augment = settings.augments(run.autoregressive)
     temperature = settings.temperature if run.autoregressive else settings.aug_temperature
-    predict = model_predictor(run.model, run.device, predict_overrides(settings))
+    predict = model_predictor(run.model, run.device, predict_overrides(run.model, settings))
     with torch.no_grad():
         att = run_attempts(predict, task, data, settings.n_samples, augment=augment, temperature=temperature,
                            seed=settings.seed, batch_size=settings.batch_size, vote=settings.vote, progress=progress)

@@ -27,6 +27,17 @@ from torch import nn
 
 from hrm.config import StrictModel
 from hrm.errors import UserError
+from hrm.models.base import (
+    Batch,
+    Prediction,
+    StatelessCarry,
+    StepOutput,
+    TaskModel,
+    TaskShape,
+    check_overrides,
+    stateless_carry,
+)
+from hrm.ops.losses import IGNORE_INDEX
 
 KVCache = list[tuple[torch.Tensor, torch.Tensor]]
 
@@ -40,7 +51,6 @@ class GPT2Config(StrictModel):
     dropout: float = Field(0.0, ge=0, lt=1)
     layer_norm_eps: float = Field(1e-5, gt=0)
     init_std: float = Field(0.02, gt=0)
-    temperature: float = Field(0.0, ge=0, description="sampling temperature at predict; 0 = greedy")
     hf_weights: str | None = Field(None, description="local folder with Hugging Face GPT-2 weights (never downloaded)")
 
 
@@ -155,6 +165,93 @@ class GPT2LM(nn.Module):
             if i + 1 < n_tokens:
                 logits, cache = self(nxt, cache, start=prompt.shape[1] + i)
         return torch.cat(out, dim=1)
+
+
+EVAL_OVERRIDES = ("temperature", "generator")
+
+
+class GPT2(TaskModel):
+    """The GPT-2 baseline behind the TaskModel protocol (stateless: one forward per training step)."""
+
+    carry_type = StatelessCarry
+    autoregressive = True  # the evaluator samples it with a temperature instead of augmenting puzzles
+
+    def __init__(self, cfg: GPT2Config, shape: TaskShape):
+        super().__init__()
+        self.cfg, self.shape = cfg, shape
+        self.sep = shape.vocab_size  # the separator between puzzle and answer: one token past the dataset's
+        self.lm = GPT2LM(cfg, vocab_size=shape.vocab_size + 1, n_positions=2 * shape.seq_len)
+        if cfg.hf_weights:
+            load_hf_gpt2(self.lm, cfg.hf_weights)
+
+    def _autocast(self, device: torch.device):
+        low = self.forward_dtype != torch.float32
+        return torch.autocast(device.type, dtype=self.forward_dtype, enabled=low)
+
+    def _prompt(self, inputs: torch.Tensor) -> torch.Tensor:
+        return torch.cat((inputs, torch.full_like(inputs[:, :1], self.sep)), dim=1)
+
+    def initial_carry(self, batch_size: int, device: torch.device | str) -> StatelessCarry:
+        return stateless_carry(batch_size, device)
+
+    def forward(self, carry: StatelessCarry, batch: Batch) -> tuple[StatelessCarry, StepOutput]:
+        self.check_batch(batch, rows=carry.halted)
+        inputs, labels = batch["inputs"], batch["labels"]
+        s = self.shape.seq_len
+        # The answer to write: the label where there is one, the input elsewhere (givens, padding).
+        target = torch.where(labels == IGNORE_INDEX, inputs, labels)
+        with self._autocast(inputs.device):
+            logits, _ = self.lm(torch.cat((self._prompt(inputs), target[:, :-1]), dim=1))
+        logits = logits[:, s:].float()  # position s + i (SEP, then answer token i-1) predicts answer token i
+        lm_loss = F.cross_entropy(logits.transpose(1, 2), target, reduction="none").mean(dim=1).mean()
+        with torch.no_grad():
+            mask = labels != IGNORE_INDEX
+            right = (logits.argmax(-1) == labels) & mask
+            counts = mask.sum(-1)
+            has = counts > 0
+            n = has.sum().clamp_min(1)
+            # Teacher-forced figures (each cell sees the true cells before it); `hrm eval` measures
+            # generated answers.
+            metrics = {
+                "count": has.sum().float(),
+                "lm_loss": lm_loss.detach(),
+                "accuracy": ((right.sum(-1) / counts.clamp_min(1)) * has).sum() / n,
+                "exact_accuracy": ((right.sum(-1) == counts) & has).sum() / n,
+                "act_steps": torch.tensor(1.0, device=inputs.device),
+            }
+        return stateless_carry(inputs.shape[0], inputs.device), StepOutput(loss=lm_loss, metrics=metrics)
+
+    @torch.no_grad()
+    def predict(self, batch: Batch, **eval_overrides) -> Prediction:
+        """Greedy answers, or sampled with `temperature` > 0 (seeded by `generator`)."""
+        check_overrides(EVAL_OVERRIDES, eval_overrides)
+        self.check_batch(batch)
+        inputs = batch["inputs"]
+        was_training = self.training
+        self.eval()
+        try:
+            with self._autocast(inputs.device):
+                tokens = self.lm.generate(self._prompt(inputs), self.shape.seq_len,
+                                          temperature=float(eval_overrides.get("temperature", 0.0)),
+                                          generator=eval_overrides.get("generator"), banned=[self.sep])
+        finally:
+            self.train(was_training)
+        steps = torch.full((inputs.shape[0],), self.shape.seq_len, dtype=torch.int32, device=inputs.device)
+        return Prediction(tokens=tokens, steps=steps)
+
+    def param_groups(self) -> dict[str, list[nn.Parameter]]:
+        return {"encoder": list(self.parameters()), "controller": []}
+
+    def flops_per_example(self, train: bool) -> float:
+        """Matmul FLOPs: per token the qkv/out projections (8 d^2), the MLP (4 d m) and the tied head
+        (2 d V) per layer; causal attention over t earlier tokens costs 4 d t. A training step runs
+        2S tokens forward and backward (3x); generation with the cache costs the same as one forward."""
+        cfg, s = self.cfg, self.shape.seq_len
+        d, m, v, t = cfg.d_model, cfg.d_mlp or 4 * cfg.d_model, self.lm.vocab_size, 2 * s
+        per_token = cfg.n_layer * (8 * d * d + 4 * d * m) + 2 * d * v
+        attention = cfg.n_layer * 4 * d * (t * (t + 1) / 2)
+        forward = t * per_token + attention
+        return 3.0 * forward if train else forward
 
 
 def load_hf_gpt2(lm: GPT2LM, folder: str | Path) -> list[str]:

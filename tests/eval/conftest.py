@@ -24,6 +24,22 @@ def make_model(name: str, arch: str, p_correct: float, seeds=(0, 1, 2), n_puzzle
     return ModelOutcomes(name, arch, runs)
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """The models here are tiny: with two threads on a busy 2-core machine each op waits for the other
+    thread to be scheduled (about 16 ms per op measured); one thread is several times faster."""
+    import sys
+
+    torch = sys.modules.get("torch")
+    if torch is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture
 def hrm_better():
     return [make_model("hrm", "hrm_act", 0.7, rng_seed=1), make_model("gpt2", "gpt2", 0.2, rng_seed=2)]
