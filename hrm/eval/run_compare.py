@@ -83,6 +83,10 @@ def evaluate_models(
     if sum(len(r) for r in specs.values()) == 0:
         raise UserError("no runs to evaluate")
     device = select_device(settings.device, probe())
+    if settings.threads:
+        import torch
+
+        torch.set_num_threads(settings.threads)
     models, root, eval_set, task = [], data, None, None
     for name, sources in specs.items():
         if not sources:

@@ -22,6 +22,7 @@ class EvalSettings:
     device: str = "auto"
     batch_size: int = 256
     seed: int = 0
+    threads: int = 0  # CPU threads for torch; 0 = torch's default
 
     def __post_init__(self) -> None:
         if self.augment not in ("auto", "on", "off"):

@@ -10,8 +10,8 @@ A puzzle of S tokens becomes one sequence `puzzle, SEP, answer` (SEP is a token 
 dataset's vocabulary). Training is teacher-forced: the loss is cross-entropy on the S answer
 tokens. The answer target is the label where the dataset has one and the input token where it
 does not (givens, padding), so a generated answer is complete and can be verified as is.
-`predict` decodes greedily or samples with a temperature, with a key/value cache (one forward
-call per generated token: S calls per answer).
+`predict` decodes greedily or samples with a temperature, with a preallocated key/value cache
+(one forward call per generated token: S calls per answer).
 """
 
 from __future__ import annotations
@@ -68,17 +68,23 @@ class CausalSelfAttention(nn.Module):
         self.c_proj = nn.Linear(cfg.d_model, cfg.d_model)
         self.dropout = cfg.dropout
 
-    def forward(self, x: torch.Tensor, past: tuple[torch.Tensor, torch.Tensor] | None = None):
-        """x (B, T, D); with `past`, x continues a cached sequence. Returns y and the new (k, v)."""
+    def forward(self, x: torch.Tensor, cache: tuple[torch.Tensor, torch.Tensor] | None = None, start: int = 0):
+        """x (B, T, D) at positions start..start+T-1. With `cache` (preallocated key/value buffers of
+        shape (B, heads, max_len, head_dim)), this call's keys and values are written into it and the
+        queries attend to everything up to their own position."""
         b, t, d = x.shape
         q, k, v = self.c_attn(x).split(d, dim=2)
         q, k, v = (z.view(b, t, self.n_head, d // self.n_head).transpose(1, 2) for z in (q, k, v))
-        if past is not None:
-            k, v = torch.cat((past[0], k), dim=2), torch.cat((past[1], v), dim=2)
-        # A fresh sequence is causal; one new token attends to everything before it.
-        causal = past is None and t > 1
+        if cache is not None:
+            cache[0][:, :, start:start + t] = k
+            cache[1][:, :, start:start + t] = v
+            k, v = cache[0][:, :, :start + t], cache[1][:, :, :start + t]
+        # Causal within the new tokens; a single new token attends to everything before it.
+        causal = t > 1
+        if causal and start > 0:
+            raise ValueError("several new tokens after a cached prefix are not supported: decode one at a time")
         y = F.scaled_dot_product_attention(q, k, v, is_causal=causal, dropout_p=self.dropout if self.training else 0.0)
-        return self.c_proj(y.transpose(1, 2).reshape(b, t, d)), (k, v)
+        return self.c_proj(y.transpose(1, 2).reshape(b, t, d))
 
 
 class MLP(nn.Module):
@@ -101,10 +107,9 @@ class Block(nn.Module):
         self.mlp = MLP(cfg)
         self.drop = nn.Dropout(cfg.dropout)
 
-    def forward(self, x: torch.Tensor, past=None):
-        a, kv = self.attn(self.ln_1(x), past)
-        x = x + self.drop(a)
-        return x + self.drop(self.mlp(self.ln_2(x))), kv
+    def forward(self, x: torch.Tensor, cache=None, start: int = 0) -> torch.Tensor:
+        x = x + self.drop(self.attn(self.ln_1(x), cache, start))
+        return x + self.drop(self.mlp(self.ln_2(x)))
 
 
 class GPT2LM(nn.Module):
@@ -133,38 +138,45 @@ class GPT2LM(nn.Module):
             for proj in (block.attn.c_proj, block.mlp.c_proj):
                 nn.init.normal_(proj.weight, mean=0.0, std=self.cfg.init_std / math.sqrt(2 * self.cfg.n_layer))
 
-    def forward(self, tokens: torch.Tensor, cache: KVCache | None = None, start: int = 0):
-        """Logits for `tokens` placed at positions start..start+T-1; returns (logits, new cache)."""
+    def new_cache(self, batch_size: int, max_len: int, device, dtype: torch.dtype) -> KVCache:
+        """Empty key/value buffers for decoding up to max_len tokens (written in place, no concatenation)."""
+        shape = (batch_size, self.cfg.n_head, max_len, self.cfg.d_model // self.cfg.n_head)
+        return [(torch.empty(shape, device=device, dtype=dtype), torch.empty(shape, device=device, dtype=dtype))
+                for _ in self.h]
+
+    def forward(self, tokens: torch.Tensor, cache: KVCache | None = None, start: int = 0) -> torch.Tensor:
+        """Logits (B, T, vocab) for `tokens` placed at positions start..start+T-1."""
         t = tokens.shape[1]
         if start + t > self.n_positions:
             raise ValueError(f"sequence of {start + t} tokens exceeds the model's {self.n_positions} positions")
         pos = torch.arange(start, start + t, device=tokens.device)
         x = self.drop(self.wte(tokens) + self.wpe(pos))
-        new_cache: KVCache = []
         for i, block in enumerate(self.h):
-            x, kv = block(x, None if cache is None else cache[i])
-            new_cache.append(kv)
-        return F.linear(self.ln_f(x), self.wte.weight), new_cache  # tied output head
+            x = block(x, None if cache is None else cache[i], start)
+        return F.linear(self.ln_f(x), self.wte.weight)  # tied output head
 
     @torch.no_grad()
     def generate(self, prompt: torch.Tensor, n_tokens: int, temperature: float = 0.0,
                  generator: torch.Generator | None = None, banned: list[int] | None = None) -> torch.Tensor:
         """Continue `prompt` (B, T) by n_tokens: greedy at temperature 0, else sampled."""
-        logits, cache = self(prompt)
-        out = []
+        b, t = prompt.shape
+        dtype = torch.get_autocast_dtype(prompt.device.type) if torch.is_autocast_enabled(prompt.device.type) \
+            else self.wte.weight.dtype
+        cache = self.new_cache(b, t + n_tokens - 1, prompt.device, dtype)
+        logits = self(prompt, cache)
+        out = torch.empty(b, n_tokens, dtype=prompt.dtype, device=prompt.device)
         for i in range(n_tokens):
             step = logits[:, -1, :].float()
             if banned:
                 step[:, banned] = float("-inf")
             if temperature > 0:
-                probs = torch.softmax(step / temperature, dim=-1)
-                nxt = torch.multinomial(probs, 1, generator=generator)
+                nxt = torch.multinomial(torch.softmax(step / temperature, dim=-1), 1, generator=generator)
             else:
                 nxt = step.argmax(dim=-1, keepdim=True)
-            out.append(nxt)
+            out[:, i:i + 1] = nxt
             if i + 1 < n_tokens:
-                logits, cache = self(nxt, cache, start=prompt.shape[1] + i)
-        return torch.cat(out, dim=1)
+                logits = self(nxt, cache, start=t + i)
+        return out
 
 
 EVAL_OVERRIDES = ("temperature", "generator")
@@ -201,7 +213,7 @@ class GPT2(TaskModel):
         # The answer to write: the label where there is one, the input elsewhere (givens, padding).
         target = torch.where(labels == IGNORE_INDEX, inputs, labels)
         with self._autocast(inputs.device):
-            logits, _ = self.lm(torch.cat((self._prompt(inputs), target[:, :-1]), dim=1))
+            logits = self.lm(torch.cat((self._prompt(inputs), target[:, :-1]), dim=1))
         logits = logits[:, s:].float()  # position s + i (SEP, then answer token i-1) predicts answer token i
         lm_loss = F.cross_entropy(logits.transpose(1, 2), target, reduction="none").mean(dim=1).mean()
         with torch.no_grad():

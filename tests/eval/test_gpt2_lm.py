@@ -29,7 +29,7 @@ def test_architecture_is_pre_layernorm_gelu_tied_learned_positions():
     assert isinstance(block.ln_1, torch.nn.LayerNorm) and isinstance(block.ln_2, torch.nn.LayerNorm)
     assert block.mlp.c_fc.out_features == 4 * 32
     assert isinstance(lm.wpe, torch.nn.Embedding) and lm.wpe.num_embeddings == 40
-    logits, _ = lm(torch.randint(0, 12, (2, 5)))
+    logits = lm(torch.randint(0, 12, (2, 5)))
     # tied head: logits are the final hidden state times the token embedding
     assert logits.shape == (2, 5, 12)
     assert not any(n.startswith("lm_head") for n, _ in lm.named_parameters())
@@ -52,7 +52,7 @@ def test_cached_decoding_matches_full_recomputation():
     fast = lm.generate(prompt, 8)
     seq = prompt
     for _ in range(8):
-        logits, _ = lm(seq)
+        logits = lm(seq)
         seq = torch.cat([seq, logits[:, -1].argmax(-1, keepdim=True)], dim=1)
     assert torch.equal(fast, seq[:, 10:])
 
@@ -62,8 +62,8 @@ def test_causal_attention_ignores_the_future():
     x = torch.randint(0, 11, (1, 12))
     y = x.clone()
     y[0, 8:] = (y[0, 8:] + 1) % 11
-    a, _ = lm(x)
-    b, _ = lm(y)
+    a = lm(x)
+    b = lm(y)
     assert torch.allclose(a[0, :8], b[0, :8], atol=1e-6) and not torch.allclose(a[0, 8:], b[0, 8:])
 
 
@@ -79,8 +79,13 @@ def test_sampling_is_seeded_and_banned_tokens_never_appear():
 
 
 def test_too_long_sequences_and_bad_head_counts_are_refused():
+    lm = tiny()
     with pytest.raises(ValueError, match="positions"):
-        tiny()(torch.zeros(1, 41, dtype=torch.long))
+        lm(torch.zeros(1, 41, dtype=torch.long))
+    cache = lm.new_cache(1, 10, "cpu", torch.float32)
+    lm(torch.zeros(1, 4, dtype=torch.long), cache)
+    with pytest.raises(ValueError, match="one at a time"):
+        lm(torch.zeros(1, 2, dtype=torch.long), cache, start=4)
     with pytest.raises(UserError, match="divisible"):
         GPT2LM(GPT2Config(n_head=3, d_model=32), 12, 40)
 
