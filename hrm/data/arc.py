@@ -47,6 +47,8 @@ def _shifted(tokens: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarr
     """(N, 30, 30) canvases moved so that (rows[k], cols[k]) is the new top-left; PAD beyond the edge."""
     n = len(tokens)
     grid = tokens.reshape(n, SIDE, SIDE)
+    if not rows.any() and not cols.any():  # top-left grids (test split, symmetry outputs): nothing to move
+        return grid
     r = rows[:, None] + np.arange(SIDE)[None, :]
     c = cols[:, None] + np.arange(SIDE)[None, :]
     inside = (r[:, :, None] < SIDE) & (c[:, None, :] < SIDE)
@@ -66,7 +68,7 @@ def crop_bounds(tokens: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> tuple
     rectangle of colour cells anchored there. Returns (moved canvases, heights, widths)."""
     moved = _shifted(np.asarray(tokens), rows, cols)
     colour = (moved >= COLOUR_OFFSET) & (moved < VOCAB_SIZE)
-    row_width = np.cumprod(colour, axis=2).sum(axis=2)  # colour run from the left edge, per row
+    row_width = np.logical_and.accumulate(colour, axis=2).sum(axis=2)  # colour run from the left edge, per row
     width = np.minimum.accumulate(row_width, axis=1)  # a rectangle of k rows is as wide as its narrowest
     area = width * np.arange(1, SIDE + 1)[None, :]
     best = area.argmax(axis=1)
@@ -169,15 +171,4 @@ def symmetry_from_identifiers(names: list[str]) -> ArcSymmetry:
                        np.stack([p[2] for p in parsed]) if parsed else np.zeros((0, 10), dtype=np.int64))
 
 
-class ArcTask(Task):
-    name = "arc"
-    grid_shape = (SIDE, SIDE)
-
-    def verify(self, inputs, outputs, labels=None):
-        return verify(inputs, outputs, labels)
-
-    def sample_symmetries(self, rng, n):
-        return sample_symmetries(rng, n)
-
-
-TASK = ArcTask()
+TASK = Task("arc", (SIDE, SIDE), verify, sample_symmetries)

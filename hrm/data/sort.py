@@ -65,15 +65,8 @@ def verify(inputs: np.ndarray, outputs: np.ndarray, labels: np.ndarray | None = 
     return prefix_ok & in_range & permutation & ordered & (length > 0)
 
 
-class SortTask(Task):
-    name = "sort"
-    grid_shape = None
-
-    def verify(self, inputs, outputs, labels=None):
-        return verify(inputs, outputs, labels)
-
-    def sample_symmetries(self, rng, n):
-        return IdentitySymmetry(n)
+def sample_symmetries(rng: np.random.Generator, n: int) -> IdentitySymmetry:
+    return IdentitySymmetry(n)
 
 
-TASK = SortTask()
+TASK = Task("sort", None, verify, sample_symmetries)

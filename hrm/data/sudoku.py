@@ -52,7 +52,7 @@ def verify(inputs: np.ndarray, outputs: np.ndarray, labels: np.ndarray | None = 
 def sample_symmetries(rng: np.random.Generator, n: int) -> PermutationSymmetry:
     """n random Sudoku symmetries (digit relabelling, band/stack and row/column shuffles, transpose)."""
     digit = random_permutations(rng, n, 9) + 1  # new digit of old digit d is digit[:, d - 1]
-    token_map = np.empty((n, VOCAB_SIZE), dtype=np.int64)
+    token_map = np.empty((n, VOCAB_SIZE), dtype=np.uint8)
     token_map[:, PAD] = PAD
     token_map[:, BLANK] = BLANK
     token_map[:, 2:] = digit + 1
@@ -60,13 +60,13 @@ def sample_symmetries(rng: np.random.Generator, n: int) -> PermutationSymmetry:
     def line_order() -> np.ndarray:
         groups = random_permutations(rng, n, 3)
         inside = random_permutations(rng, n * 3, 3).reshape(n, 3, 3)
-        return (groups[:, :, None] * 3 + inside).reshape(n, 9)
+        return (groups[:, :, None] * 3 + inside).reshape(n, 9).astype(np.uint8)
 
     rows, cols = line_order(), line_order()
     transpose = rng.random(n) < 0.5
-    straight = rows[:, _ROW] * 9 + cols[:, _COL]
-    flipped = cols[:, _COL] * 9 + rows[:, _ROW]
-    positions = np.where(transpose[:, None], flipped, straight).astype(np.uint8)
+    row_of, col_of = rows[:, _ROW], cols[:, _COL]
+    # source cell of each target cell; uint8 arithmetic is exact (at most 8 * 9 + 8 = 80)
+    positions = np.where(transpose[:, None], col_of * 9 + row_of, row_of * 9 + col_of)
     return PermutationSymmetry(positions, token_map)
 
 
@@ -77,25 +77,28 @@ def augment_into(
     rng: np.random.Generator,
     out_inputs: np.ndarray,
     out_labels: np.ndarray,
-    chunk: int = 4096,
+    chunk_examples: int = 4096,
     on_chunk=None,
 ) -> None:
     """Write each puzzle then `num_aug` random symmetric copies of it (its group) into the outputs,
-    whose first axis is len(inputs) * (1 + num_aug). Vectorised per chunk of puzzles; the chunk size
-    is fixed so the random stream, hence the dataset, depends only on the seed."""
+    whose first axis is len(inputs) * (1 + num_aug). Vectorised over about `chunk_examples` examples
+    at a time (small chunks stay in cache); the chunking depends only on num_aug, so the data depends only on the seed."""
     n, per = len(inputs), 1 + num_aug
     grouped_in = out_inputs.reshape(n, per, SEQ_LEN)
     grouped_lab = out_labels.reshape(n, per, SEQ_LEN)
+    chunk = max(1, chunk_examples // per)
     for start in range(0, n, chunk):
         stop = min(n, start + chunk)
         grouped_in[start:stop, 0] = inputs[start:stop]
         grouped_lab[start:stop, 0] = labels[start:stop]
         if num_aug:
             sym = sample_symmetries(rng, (stop - start) * num_aug)
-            src_in = np.repeat(inputs[start:stop], num_aug, axis=0)
-            src_lab = np.repeat(labels[start:stop], num_aug, axis=0)
-            grouped_in[start:stop, 1:] = sym.apply(src_in).reshape(stop - start, num_aug, SEQ_LEN)
-            grouped_lab[start:stop, 1:] = sym.apply(src_lab).reshape(stop - start, num_aug, SEQ_LEN)
+            # one symmetry per row moves the puzzle and its solution alike: gather both at once
+            both = np.repeat(np.concatenate([inputs[start:stop], labels[start:stop]], axis=1), num_aug, axis=0)
+            moved = PermutationSymmetry(np.concatenate([sym.positions, sym.positions + SEQ_LEN], axis=1),
+                                        sym.token_map).apply(both)
+            grouped_in[start:stop, 1:] = moved[:, :SEQ_LEN].reshape(stop - start, num_aug, SEQ_LEN)
+            grouped_lab[start:stop, 1:] = moved[:, SEQ_LEN:].reshape(stop - start, num_aug, SEQ_LEN)
         if on_chunk is not None:
             on_chunk(stop - start)
 
@@ -157,15 +160,4 @@ def first_of_each_class(keys: np.ndarray, exclude: np.ndarray | None = None) -> 
     return keep
 
 
-class SudokuTask(Task):
-    name = "sudoku"
-    grid_shape = (9, 9)
-
-    def verify(self, inputs, outputs, labels=None):
-        return verify(inputs, outputs, labels)
-
-    def sample_symmetries(self, rng, n):
-        return sample_symmetries(rng, n)
-
-
-TASK = SudokuTask()
+TASK = Task("sudoku", (9, 9), verify, sample_symmetries)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -188,7 +189,7 @@ def build_sudoku(opts: SudokuOptions, reporter: Reporter) -> dict[str, Any]:
         if kind == "generate":
             workers = _worker_count(opts, opts.num_train + opts.num_test)
             ctx = multiprocessing.get_context("spawn")  # no fork under Rich's refresh thread
-            with ProcessPoolExecutor(workers, mp_context=ctx) if workers > 1 else _no_pool() as pool:
+            with ProcessPoolExecutor(workers, mp_context=ctx) if workers > 1 else nullcontext() as pool:
                 test, dup_test = _generate_split("test", opts.num_test, opts, reporter, np.array([], np.uint64), pool)
                 test_keys = sudoku.equivalence_keys(test.cells)
                 train, dup_train = _generate_split("train", opts.num_train, opts, reporter, test_keys, pool)
@@ -228,12 +229,3 @@ def build_sudoku(opts: SudokuOptions, reporter: Reporter) -> dict[str, Any]:
     return run_build(task="sudoku", out=opts.output_dir(), force=opts.force, args=opts.record(), seed=opts.seed,
                      reporter=reporter, body=body)
 
-
-class _no_pool:
-    """Stands in for a process pool when one process is enough (`pool.map` -> None: serial map)."""
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None

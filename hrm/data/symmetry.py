@@ -10,6 +10,7 @@ Most puzzle symmetries are a permutation of positions plus a relabelling of toke
 
 from __future__ import annotations
 
+import itertools
 from abc import ABC, abstractmethod
 
 import numpy as np
@@ -101,19 +102,30 @@ class PermutationSymmetry(Symmetry):
             raise ValueError(f"tokens {tokens.shape} do not match the symmetry batch {self.positions.shape}")
         return tokens
 
+    @staticmethod
+    def _gather(table: np.ndarray, index: np.ndarray) -> np.ndarray:
+        """`table[k, index[k, j]]` for every row k, as one flat lookup (faster than take_along_axis)."""
+        dtype = np.int32 if table.size < 2**31 else np.int64  # half the index memory where it fits
+        offsets = (np.arange(len(table), dtype=dtype) * table.shape[1])[:, None]
+        flat_index = np.add(index, offsets, dtype=dtype)
+        return np.take(table.reshape(-1), flat_index)  # np.take beats fancy indexing by ~2x here
+
     def apply(self, tokens: np.ndarray) -> np.ndarray:
         tokens = self._shape_check(tokens)
-        moved = np.take_along_axis(tokens, self.positions.astype(np.intp), axis=1)
-        return np.take_along_axis(self.token_map, moved.astype(np.intp), axis=1).astype(tokens.dtype)
+        moved = self._gather(tokens, self.positions)
+        return self._gather(self.token_map, moved).astype(tokens.dtype)
 
     def invert(self, tokens: np.ndarray) -> np.ndarray:
         tokens = self._shape_check(tokens)
         inverse_map = np.argsort(self.token_map, axis=1)
         inverse_positions = np.argsort(self.positions, axis=1)
-        relabelled = np.take_along_axis(inverse_map, tokens.astype(np.intp), axis=1)
-        return np.take_along_axis(relabelled, inverse_positions, axis=1).astype(tokens.dtype)
+        return self._gather(self._gather(inverse_map, tokens), inverse_positions).astype(tokens.dtype)
 
 
 def random_permutations(rng: np.random.Generator, n: int, k: int) -> np.ndarray:
-    """(n, k) independent random permutations of 0..k-1."""
-    return np.argsort(rng.random((n, k)), axis=1)
+    """(n, k) independent uniform random permutations of 0..k-1 (uint8 for k <= 256)."""
+    dtype = np.uint8 if k <= 256 else np.int64
+    if k <= 4:  # pick rows of the table of all k! permutations: far faster than shuffling
+        table = np.array(list(itertools.permutations(range(k))), dtype=dtype).reshape(-1, k)
+        return table[rng.integers(0, len(table), size=n)]
+    return rng.permuted(np.broadcast_to(np.arange(k, dtype=dtype), (n, k)), axis=1)

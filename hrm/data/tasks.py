@@ -12,7 +12,8 @@ exactly the rule that later scores a model.
 from __future__ import annotations
 
 import importlib
-from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -22,19 +23,22 @@ from hrm.data.symmetry import Symmetry
 _MODULES = {"sudoku": "hrm.data.sudoku", "maze": "hrm.data.maze", "arc": "hrm.data.arc", "sort": "hrm.data.sort"}
 
 
-class Task(ABC):
+@dataclass(frozen=True)
+class Task:
     """What evaluation needs to know about a task; tokens as stored in its dataset."""
 
-    name: str = ""
-    grid_shape: tuple[int, int] | None = None  # None where the sequence is not a grid (sort)
+    name: str
+    grid_shape: tuple[int, int] | None  # None where the sequence is not a grid (sort)
+    _verify: Callable[..., np.ndarray]
+    _sample_symmetries: Callable[[np.random.Generator, int], Symmetry]
 
-    @abstractmethod
     def verify(self, inputs: np.ndarray, outputs: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
         """(N,) bool: whether each output is a correct answer to its input (labels where needed)."""
+        return self._verify(inputs, outputs, labels)
 
-    @abstractmethod
     def sample_symmetries(self, rng: np.random.Generator, n: int) -> Symmetry:
         """n random symmetries of the task (one per row of a batch)."""
+        return self._sample_symmetries(rng, n)
 
 
 def get_task(name: str) -> Task:

@@ -98,12 +98,14 @@ def test_augment_into_writes_groups(puzzles):
     out_in = np.zeros((len(inputs) * 4, 81), np.uint8)
     out_lab = np.zeros_like(out_in)
     chunks = []
-    sudoku.augment_into(inputs, labels, 3, np.random.default_rng(0), out_in, out_lab, chunk=10, on_chunk=chunks.append)
+    sudoku.augment_into(inputs, labels, 3, np.random.default_rng(0), out_in, out_lab, chunk_examples=40,
+                         on_chunk=chunks.append)
     assert chunks == [10, 10, 4]
     assert (out_in[::4] == inputs).all() and (out_lab[::4] == labels).all()
     assert sudoku.verify(out_in, out_lab).all()
     group_keys = sudoku.equivalence_keys(sudoku.to_cells(out_in)).reshape(len(inputs), 4)
     assert (group_keys == group_keys[:, :1]).all()
     again_in = np.zeros_like(out_in)
-    sudoku.augment_into(inputs, labels, 3, np.random.default_rng(0), again_in, np.zeros_like(out_lab), chunk=10)
+    sudoku.augment_into(inputs, labels, 3, np.random.default_rng(0), again_in, np.zeros_like(out_lab),
+                         chunk_examples=40)
     assert (again_in == out_in).all()
