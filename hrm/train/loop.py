@@ -106,6 +106,7 @@ class Trainer:
         self.rollbacks_without_progress = 0
         self.last_eval_step = -1
         self.sink: Sink | None = None
+        self.ranks_in_sync = True
         self.heartbeat: Heartbeat | None = None
 
     # ---------------------------------------------------------------------------------------------
@@ -166,6 +167,7 @@ class Trainer:
         rng.seed_all(cfg.seed + 1_000_003 * (ctx.rank + 1))  # per-rank randomness from here on
 
         resumed = self._resume()
+        self.heartbeat.progress(self.step)
         if not self.micro:
             self.micro = self._autotune_micro()
         if self.local_batch % self.micro:
@@ -246,8 +248,13 @@ class Trainer:
     # ---------------------------------------------------------------------------------------------
     # checkpoints
 
+    def _weights_checksum(self) -> float:
+        with torch.no_grad():
+            return float(sum(p.double().sum() for p in self.raw_model.parameters()))
+
     def _rank_state(self) -> dict[str, Any]:
         return {
+            "checksum": self._weights_checksum(),
             "rng": rng.capture(),
             "sampler": self.sampler.state_dict(),
             "carries": [[t.detach().cpu() for t in carry_ops.leaves(c)] for c in self.carries],
@@ -257,6 +264,11 @@ class Trainer:
         ranks = self.ctx.all_gather_object(self._rank_state())
         if self.ctx.is_main:
             t0 = time.time()
+            sums = [r.pop("checksum") for r in ranks]
+            self.ranks_in_sync = all(x == sums[0] for x in sums)
+            if not self.ranks_in_sync:
+                self.sink.event("checkpoint", "error", f"ranks hold different weights (checksums {sums})", step=self.step,
+                                hint="a data-parallel bug or a silent hardware fault; resume from an older checkpoint")
             if not all(torch.isfinite(p).all() for p in self.raw_model.parameters()):
                 self.sink.event("checkpoint", "warn", "weights are not finite: checkpoint not written", step=self.step,
                                 hint="the last good checkpoint stays the rollback target")
@@ -597,7 +609,8 @@ class Trainer:
             self.last_eval = self._evaluate()
         self._save_checkpoint(reason="end")
         self.sink.event("finished", "info", f"finished at step {self.step}", step=self.step,
-                        exact_accuracy=self.last_eval.get("exact_accuracy"), accuracy=self.last_eval.get("accuracy"))
+                        exact_accuracy=self.last_eval.get("exact_accuracy"), accuracy=self.last_eval.get("accuracy"),
+                        world_size=self.ctx.world_size, ranks_in_sync=self.ranks_in_sync)
         return EXIT_OK
 
     def _loop(self) -> int:

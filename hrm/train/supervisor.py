@@ -171,17 +171,18 @@ class Supervisor:
                 return None, f"attempt ran past the wall-clock limit of {self.rel.attempt_timeout_s:.0f} s"
             hb = self.run.read_heartbeat() or {}
             fresh = float(hb.get("t", 0)) >= child.started
-            if not fresh or hb.get("state") == "starting":
-                if now - child.started > self.rel.startup_timeout_s:
-                    return None, f"no heartbeat {self.rel.startup_timeout_s:.0f} s after start"
-                continue
-            if self.forwarder.stop_signal is not None:
-                continue  # stopping: checkpoint time is not a stall
+            starting = not fresh or hb.get("state") == "starting"
+            if starting and now - child.started > self.rel.startup_timeout_s:
+                return None, f"no training step {self.rel.startup_timeout_s:.0f} s after start (startup_timeout_s)"
+            if not fresh or self.forwarder.stop_signal is not None:
+                continue  # not beating yet, or stopping (checkpoint time is not a stall)
+            limit = self.rel.stall_timeout_s
             silent = now - float(hb["t"])
+            if silent > limit:  # the heartbeat thread itself is frozen: the whole process is
+                return None, f"heartbeat stopped {silent:.1f} s ago (stall_timeout_s {limit:g})"
             idle = now - float(hb.get("progress_t", hb["t"]))
-            if max(silent, idle) > self.rel.stall_timeout_s:
-                what = "heartbeat stopped" if silent >= idle else "no progress"
-                return None, f"{what} for {max(silent, idle):.0f} s (stall_timeout_s {self.rel.stall_timeout_s:.0f})"
+            if not starting and idle > limit:  # set-up and the first (compiling) step may take long
+                return None, f"heartbeat alive but no progress for {idle:.1f} s (stall_timeout_s {limit:g})"
 
     def _crash_reason(self, events: list[dict[str, Any]]) -> dict[str, Any] | None:
         crashed = [e for e in events if e.get("event") == "crashed"]

@@ -39,8 +39,8 @@ def test_trains_and_writes_the_run_directory_contract(make_config, tmp_path):
 
 def test_deterministic_runs_give_identical_weights(make_config, tmp_path):
     a, b = RunDir(tmp_path / "a"), RunDir(tmp_path / "b")
-    train_in_process(make_config(), a)
-    train_in_process(make_config(), b)
+    train_in_process(make_config(train={"deterministic": True}), a)
+    train_in_process(make_config(train={"deterministic": True}), b)
     (_, wa), (_, wb) = final_weights(a), final_weights(b)
     assert all(torch.equal(wa[k], wb[k]) for k in wa)
 
@@ -120,7 +120,7 @@ def test_oom_at_micro_batch_one_crashes_with_reason_oom(make_config, tmp_path):
 
 def test_pause_through_control_file(make_config, tmp_path):
     run = RunDir(tmp_path / "run").create()
-    cfg = make_config(train={"max_steps": 400, "log_every": 50, "checkpoint_every": 0})
+    cfg = make_config(train={"max_steps": 30, "log_every": 10, "checkpoint_every": 0})
     run.set_paused(True)
     seen = {}
 

@@ -8,7 +8,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from toy import ToyRunConfig, build_toy  # noqa: E402
 
-from hrm.train.worker import main  # noqa: E402
+from hrm.train.worker import exit_now, main  # noqa: E402
 
 if __name__ == "__main__":
-    sys.exit(main(config_cls=ToyRunConfig, build_model=build_toy))
+    exit_now(main(config_cls=ToyRunConfig, build_model=build_toy))

@@ -27,7 +27,7 @@ def toy_config_dict(data_path: Path, **sections: dict[str, Any]) -> dict[str, An
         "name": "toy",
         "data": {"path": str(data_path)},
         "train": {"max_steps": 40, "global_batch_size": 8, "eval_every": 0, "log_every": 5, "checkpoint_every": 10,
-                  "checkpoint_minutes": 0, "system_every_s": 0, "threads": 1, "deterministic": True},
+                  "checkpoint_minutes": 0, "system_every_s": 0, "threads": 1},
         "optim": {"name": "adamw", "lr": 1e-2, "warmup_steps": 3},
         "reliability": {"heartbeat_s": 0.2},
     }
