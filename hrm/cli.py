@@ -11,6 +11,7 @@ from hrm.commands.compare import compare
 from hrm.commands.doctor import doctor
 from hrm.commands.eval import eval_run
 from hrm.commands.runs import runs
+from hrm.commands.train import train
 from hrm.errors import UserError
 
 app = typer.Typer(
@@ -28,6 +29,7 @@ app.command("runs")(runs)
 app.add_typer(build_data_app, name="build-data")
 app.command("compare")(compare)
 app.command("eval")(eval_run)
+app.command("train")(train)
 
 
 def main() -> None:
