@@ -73,11 +73,13 @@ def compute_rows(results: dict[str, Any]) -> list[list[str]]:
 
 def notes(results: dict[str, Any]) -> list[str]:
     """Why some statistics are missing, and which McNemar variant was used."""
-    out = []
+    grouped: dict[tuple[str, str, str, str], list[str]] = {}
     for c in results["comparisons"]:
         for key, text in c.get("notes", {}).items():
-            out.append(f"{c['a']} vs {c['b']}, Pass@{c['k']}, {key}: {text}")
-    methods = sorted({c["mcnemar_method"] for c in results["comparisons"]})
+            grouped.setdefault((c["a"], c["b"], key, text), []).append(str(c["k"]))
+    out = [f"{a} vs {b}, Pass@{'/'.join(ks)}, {key}: {text}" for (a, b, key, text), ks in grouped.items()]
+    methods = sorted({c["mcnemar_method"] for c in results["comparisons"] if c["mcnemar_p"] is not None
+                      and "mcnemar" not in c.get("notes", {})})
     if methods:
         out.append("McNemar variant(s): " + ", ".join(methods))
     if results.get("ks_skipped"):

@@ -135,7 +135,10 @@ def run_attempts(
     first, _ = run_rows(data.inputs, data.puzzle_identifiers, 0.0, None)
     first_ok = task.verify(data.inputs, first, data.labels)
     mask = data.label_mask()
-    cell_acc = float(((first == data.labels) & mask).sum() / max(int(mask.sum()), 1))
+    # Cell accuracy over the cells the answer has to change (Sudoku: the blanks), so copied givens
+    # do not inflate it.
+    to_fill = mask & (data.labels != data.inputs)
+    cell_acc = float(((first == data.labels) & to_fill).sum() / max(int(to_fill.sum()), 1))
     first_exact = ((first == data.labels) | ~mask).all(axis=1)
 
     # n attempts per puzzle, rows grouped by puzzle: (P * n, S).

@@ -54,7 +54,7 @@ def test_alternative_solutions_are_verified_correct_but_not_label_exact():
 
 
 def test_copying_the_puzzle_or_breaking_a_given_is_rejected():
-    data = _set(blanks=40)
+    data = _set(blanks=30)  # unique solutions: the solver's answer is the label
 
     def copy(inputs, pids, temperature, seed):
         return inputs.copy(), np.ones(len(inputs))
@@ -69,3 +69,7 @@ def test_copying_the_puzzle_or_breaking_a_given_is_rejected():
     for predict in (copy, solved_but_given_changed):
         res = run_attempts(predict, TASK, data, n_samples=2, augment=True, temperature=0.0)
         assert res.correct.sum() == 0 and not res.first_correct.any()
+    # cell accuracy counts only the cells to fill: copying the givens scores 0, not 51/81
+    assert run_attempts(copy, TASK, data, n_samples=1, augment=False, temperature=0.0).first_cell_accuracy == 0.0
+    changed_given = run_attempts(solved_but_given_changed, TASK, data, n_samples=1, augment=False, temperature=0.0)
+    assert changed_given.first_cell_accuracy == 1.0
