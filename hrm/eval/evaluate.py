@@ -55,8 +55,7 @@ def _read_run_config(run_dir: Path):
 
     path = run_dir / "config.yaml"
     if not path.is_file():
-        raise UserError(f"{run_dir}: not a run directory (no config.yaml); name a folder under logs/ or a "
-                        "checkpoint file run/checkpoints/step-N.pt")
+        raise UserError(f"{run_dir}: the checkpoint's run directory has no config.yaml to rebuild the model from")
     return validate(RunConfig, read_yaml(path), str(path))
 
 
@@ -74,6 +73,9 @@ def _load_state(source: Path) -> tuple[Path, dict[str, Any], int]:
         return source.parent.parent, state, int(m.group(1))
     if not source.is_dir():
         raise UserError(f"{source}: no such run directory or checkpoint file")
+    if not (source / "config.yaml").is_file():
+        raise UserError(f"{source}: not a run directory (no config.yaml); name a folder under logs/ or a "
+                        "checkpoint file run/checkpoints/step-N.pt")
     try:
         found = checkpoint.load_newest(source / "checkpoints")
     except checkpoint.CheckpointError as exc:

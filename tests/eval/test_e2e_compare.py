@@ -107,3 +107,79 @@ def test_eval_of_one_run_agrees_with_compare(compared):
     assert summary["pass_at_k"]["1"]["mean"] == pytest.approx(seed0)
     assert summary["n_puzzles"] == 12 and summary["arch"] == "hrm_act"
     assert 0.0 <= summary["cell_accuracy"] <= 1.0 and summary["vote_pass_at_2"] is not None
+
+
+# ---- the same runs, in process (the CLI code paths and their user errors) ----------------------------
+
+def _runs(results, name):
+    return next(m for m in results["models"] if m["name"] == name)["runs"]
+
+
+def test_in_process_eval_of_a_checkpoint_file_prints_a_table(compared, monkeypatch):
+    from typer.testing import CliRunner
+
+    from hrm.cli import app
+
+    root, res = compared
+    monkeypatch.chdir(root)
+    run = Path(_runs(json.loads(res.stdout), "gpt2")[1])
+    ckpt = sorted((run / "checkpoints").glob("step-*.pt"))[-1]
+    out = CliRunner().invoke(app, ["eval", str(ckpt), "--n-samples", "2", "--k", "1,2,5", "--max-puzzles", "4",
+                                   "--threads", "1", "--vote"])
+    assert out.exit_code == 0, out.output
+    assert "exact accuracy (verifier" in out.output and "Pass@2" in out.output and "k = [5] not reported" in out.output
+
+
+def test_in_process_compare_of_named_runs(compared, monkeypatch, tmp_path):
+    from typer.testing import CliRunner
+
+    from hrm.cli import app
+
+    root, res = compared
+    monkeypatch.chdir(root)
+    results = json.loads(res.stdout)
+    hrm_runs, gpt2_runs = ",".join(_runs(results, "hrm")), ",".join(_runs(results, "gpt2"))
+    out = CliRunner().invoke(app, ["compare", "--model", f"gpt2={gpt2_runs}", "--model", f"hrm={hrm_runs}",
+                                   "--max-puzzles", "4", "--n-samples", "2", "--k", "1", "--out", str(tmp_path / "c"),
+                                   "--threads", "1", "--halt-max-steps", "1", "--n-resamples", "200"])
+    assert out.exit_code == 0, out.output
+    again = json.loads((tmp_path / "c" / "results.json").read_text())
+    assert again["candidate"] == "hrm" and again["n_puzzles"] == 4
+    # --halt-max-steps reached HRM (1 segment per answer) and not GPT-2
+    fwd = {m["name"]: m["forward_passes_per_answer"] for m in again["models"]}
+    assert fwd == {"hrm": 1.0, "gpt2": 81.0}
+
+
+def test_run_loading_errors_name_the_problem(compared, tmp_path):
+    from hrm.errors import UserError
+    from hrm.eval.evaluate import load_run
+    from hrm.eval.run_compare import evaluate_models, parse_model_specs, train_configs
+    from hrm.eval.settings import EvalSettings
+
+    root, res = compared
+    results = json.loads(res.stdout)
+    hrm_run = root / _runs(results, "hrm")[0]
+    empty = tmp_path / "empty"
+    (empty / "checkpoints").mkdir(parents=True)
+    (empty / "config.yaml").write_text((hrm_run / "config.yaml").read_text())
+    stray = tmp_path / "step-00000001.pt"
+    stray.write_bytes(b"x")
+    cases = [
+        (lambda: load_run(tmp_path / "nope"), "no such run directory"),
+        (lambda: load_run(tmp_path), "not a run directory"),
+        (lambda: load_run(empty), "no checkpoint yet"),
+        (lambda: load_run(stray), "run/checkpoints/step-N.pt"),
+        (lambda: parse_model_specs(["hrm"]), "NAME=VALUE"),
+        (lambda: parse_model_specs(["a=x", "a=y"]), "named twice"),
+        (lambda: evaluate_models({"mixed": [str(hrm_run), str(root / _runs(results, "gpt2")[0])]}, root / "data",
+                                 EvalSettings(max_puzzles=2, n_samples=1)), "mix architectures"),
+        (lambda: evaluate_models({"x": []}, None, EvalSettings()), "no runs to evaluate"),
+        (lambda: train_configs(["bad=no_such_preset"], seeds=1, minutes=0, overrides=[], logs_dir=tmp_path / "logs",
+                               existing=set()), "training bad seed 0 failed"),
+        (lambda: train_configs(["a=x"], seeds=1, minutes=0, overrides=[], logs_dir=tmp_path, existing={"a"}),
+         "already used"),
+        (lambda: EvalSettings(augment="sometimes"), "--augment"),
+    ]
+    for call, needle in cases:
+        with pytest.raises(UserError, match=needle):
+            call()
