@@ -49,6 +49,7 @@ def _model_summary(m: ModelOutcomes, confidence: float, n_resamples: int, seed: 
         "forward_passes_per_answer": float(np.mean([r.forward_passes_per_answer for r in m.runs])),
         "flops_per_answer": _mean([r.flops_per_answer for r in m.runs]),
         "wall_time_s": _mean(train_times),
+        "train_steps": _mean([r.extra.get("step") for r in m.runs]),
         "eval_wall_time_s": float(np.mean([r.eval_wall_time_s for r in m.runs])),
         "exact_accuracy": exact.point,
         "exact_ci_low": exact.low,

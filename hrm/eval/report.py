@@ -12,7 +12,8 @@ from typing import Any
 
 COMPARISON_HEADERS = ["model", "Pass@{k} [CI]", "{cand} minus model [CI]", "Welch t / p", "d / g", "McNemar p"]
 ACCURACY_HEADERS = ["model", "exact (verifier) [CI]", "label-exact", "cell acc.", "vote pass@1", "vote pass@2"]
-COMPUTE_HEADERS = ["model", "params", "fwd/answer", "GFLOP/answer", "train time", "eval time", "seeds"]
+COMPUTE_HEADERS = ["model", "params", "fwd/answer", "GFLOP/answer", "train time", "train steps", "eval time",
+                   "seeds"]
 
 
 def _pct(x: float | None) -> str:
@@ -68,7 +69,8 @@ def accuracy_rows(results: dict[str, Any]) -> list[list[str]]:
 def compute_rows(results: dict[str, Any]) -> list[list[str]]:
     return [[m["name"], _params(m["params"]), _num(m["forward_passes_per_answer"], ".1f"),
              _num(None if m.get("flops_per_answer") is None else m["flops_per_answer"] / 1e9, ".3f"),
-             _duration(m["wall_time_s"]), _duration(m["eval_wall_time_s"]), str(len(m["seeds"]))]
+             _duration(m["wall_time_s"]), _num(m.get("train_steps"), ".0f"), _duration(m["eval_wall_time_s"]),
+             str(len(m["seeds"]))]
             for m in results["models"]]
 
 

@@ -43,16 +43,21 @@ def progress_line(text: str) -> None:
 def train_configs(
     specs: list[str], seeds: int, minutes: float, overrides: list[str], logs_dir: Path, existing: set[str]
 ) -> dict[str, list[str]]:
-    """Train each NAME=CONFIG for seeds 0..seeds-1 with `hrm train`; returns NAME -> run directories."""
+    """Train each NAME=CONFIG for seeds 0..seeds-1 with `hrm train`; returns NAME -> run directories.
+
+    Runs are interleaved (seed 0 of every model, then seed 1, ...) so that a change in what else the
+    machine is doing falls on all models alike rather than on the last one trained."""
     from hrm.rundir import new_run_id
 
-    out: dict[str, list[str]] = {}
+    configs: dict[str, str] = {}
     for spec in specs:
         name, config = _split_spec(spec, "--config")
-        if name in existing or name in out:
+        if name in existing or name in configs:
             raise UserError(f"--config {name}: this model name is already used")
-        out[name] = []
-        for seed in range(seeds):
+        configs[name] = config
+    out: dict[str, list[str]] = {name: [] for name in configs}
+    for seed in range(seeds):
+        for name, config in configs.items():
             run_id = new_run_id(f"{name}-s{seed}", logs_dir)
             cmd = [sys.executable, "-m", "hrm.cli", "train", config, f"seed={seed}", *overrides]
             if minutes > 0:

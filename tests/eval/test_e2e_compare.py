@@ -56,6 +56,8 @@ def test_compare_trains_every_seed_and_prints_results_json(compared):
     results = json.loads(res.stdout)
     assert results == json.loads((root / "out" / "results.json").read_text())
     assert "training hrm seed 1 (2/2)" in res.stderr and "evaluating gpt2" in res.stderr
+    # seeds interleaved: seed 0 of both models before seed 1 of either
+    assert res.stderr.index("training gpt2 seed 0") < res.stderr.index("training hrm seed 1")
     assert results["ks"] == [1, 2] and results["ks_skipped"] == [5]
     assert results["n_puzzles"] == 12 and results["n_samples"] == 3 and results["candidate"] == "hrm"
     models = {m["name"]: m for m in results["models"]}
@@ -66,7 +68,7 @@ def test_compare_trains_every_seed_and_prints_results_json(compared):
             cfg = yaml.safe_load((Path(run) / "config.yaml").read_text()) if Path(run).is_absolute() else \
                 yaml.safe_load((root / run / "config.yaml").read_text())
             assert cfg["train"]["max_steps"] == 4
-        assert m["wall_time_s"] is not None and m["wall_time_s"] > 0
+        assert m["wall_time_s"] is not None and m["wall_time_s"] > 0 and m["train_steps"] == 4
     # compute: HRM runs its 2 eval segments per answer, GPT-2 writes 81 tokens one call each
     assert models["hrm"]["forward_passes_per_answer"] == 2.0 and models["gpt2"]["forward_passes_per_answer"] == 81.0
     report = (root / "out" / "report.md").read_text()
