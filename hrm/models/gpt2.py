@@ -31,7 +31,6 @@ from hrm.config import StrictModel
 from hrm.errors import UserError
 from hrm.models.base import (
     Batch,
-    ModelConfigError,
     Prediction,
     StatelessCarry,
     StepOutput,
@@ -40,7 +39,7 @@ from hrm.models.base import (
     check_overrides,
     stateless_carry,
 )
-from hrm.models.targets import LossOn
+from hrm.models.targets import LossOn, check_blank_token
 from hrm.ops.losses import IGNORE_INDEX
 
 KVCache = list[tuple[torch.Tensor, torch.Tensor]]
@@ -200,10 +199,7 @@ class GPT2(TaskModel):
 
     def __init__(self, cfg: GPT2Config, shape: TaskShape):
         super().__init__()
-        if cfg.loss_on == "changed" and not 0 <= cfg.blank_token < shape.vocab_size:
-            raise ModelConfigError(
-                f"model.blank_token {cfg.blank_token} is not a token of this dataset (vocab_size {shape.vocab_size})"
-            )
+        check_blank_token(cfg.loss_on, cfg.blank_token, shape.vocab_size)
         self.cfg, self.shape = cfg, shape
         self.sep = shape.vocab_size  # the separator between puzzle and answer: one token past the dataset's
         self.lm = GPT2LM(cfg, vocab_size=shape.vocab_size + 1, n_positions=2 * shape.seq_len)

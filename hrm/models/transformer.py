@@ -19,7 +19,6 @@ from torch import nn
 from hrm.config import StrictModel
 from hrm.models.base import (
     Batch,
-    ModelConfigError,
     Prediction,
     StatelessCarry,
     StepOutput,
@@ -28,9 +27,17 @@ from hrm.models.base import (
     check_overrides,
     stateless_carry,
 )
-from hrm.models.embedding import InputEmbedding, PosEncoding
+from hrm.models.embedding import InputEmbedding, PosEncoding, check_head_layout
 from hrm.models.hrm_act import HRMBlock
-from hrm.models.targets import LossKind, LossOn, answer_tokens, correctness, loss_labels, sequence_loss
+from hrm.models.targets import (
+    LossKind,
+    LossOn,
+    answer_tokens,
+    check_blank_token,
+    correctness,
+    loss_labels,
+    sequence_loss,
+)
 from hrm.ops.casted import CastedLinear
 
 
@@ -54,10 +61,7 @@ class TransformerConfig(StrictModel):
 
     @model_validator(mode="after")
     def _check(self) -> TransformerConfig:
-        if self.hidden_size % self.num_heads:
-            raise ValueError(f"hidden_size {self.hidden_size} must be divisible by num_heads {self.num_heads}")
-        if self.pos_encodings == "rope" and (self.hidden_size // self.num_heads) % 2:
-            raise ValueError("rope needs an even head dimension (hidden_size / num_heads)")
+        check_head_layout(self.hidden_size, self.num_heads, self.pos_encodings, None)
         return self
 
 
@@ -66,10 +70,7 @@ class DirectTransformer(TaskModel):
 
     def __init__(self, cfg: TransformerConfig, shape: TaskShape):
         super().__init__()
-        if cfg.loss_on == "changed" and not 0 <= cfg.blank_token < shape.vocab_size:
-            raise ModelConfigError(
-                f"model.blank_token {cfg.blank_token} is not a token of this dataset (vocab_size {shape.vocab_size})"
-            )
+        check_blank_token(cfg.loss_on, cfg.blank_token, shape.vocab_size)
         self.cfg, self.shape = cfg, shape
         self.embed = InputEmbedding(shape, cfg.hidden_size, cfg.num_heads, cfg.pos_encodings, cfg.puzzle_emb_ndim,
                                     cfg.grid_shape, cfg.box_shape, cfg.rope_theta)
