@@ -4,28 +4,27 @@ from pathlib import Path
 
 import typer
 
+from hrm.eval import options as opt
+
 
 def eval_run(
     source: Path = typer.Argument(..., help="A run directory (its newest valid checkpoint) or a checkpoint file."),
     data: Path | None = typer.Option(None, "--data", help="Dataset folder; default: the run's data.path."),
-    split: str = typer.Option("test", "--split", help="Split to evaluate on."),
-    max_puzzles: int = typer.Option(0, "--max-puzzles", min=0, help="Evaluate the first N puzzles; 0 = all."),
-    n_samples: int = typer.Option(8, "--n-samples", min=1, help="Attempts per puzzle for Pass@k."),
-    k: str = typer.Option("1,2,5", "--k", help="Comma-separated ks to report (each needs k <= --n-samples)."),
-    temperature: float = typer.Option(1.0, "--temperature", min=0, help="Sampling temperature of autoregressive "
-                                      "models (GPT-2)."),
-    aug_temperature: float = typer.Option(0.0, "--aug-temperature", min=0, help="Temperature for models that answer "
-                                          "all cells at once (HRM); 0 = argmax of each augmented attempt."),
-    augment: str = typer.Option("auto", "--augment", help="auto (augment non-autoregressive models), on, off."),
-    halt_max_steps: int | None = typer.Option(None, "--halt-max-steps", min=1, help="ACT segments at eval (HRM)."),
-    eval_act: bool = typer.Option(False, "--eval-act", help="Let HRM halt by its Q-head at eval."),
-    vote: bool = typer.Option(False, "--vote", help="Also report ARC-style voting over the attempts."),
+    split: str = opt.SPLIT,
+    max_puzzles: int = opt.MAX_PUZZLES,
+    n_samples: int = opt.N_SAMPLES,
+    k: str = opt.K,
+    temperature: float = opt.TEMPERATURE,
+    aug_temperature: float = opt.AUG_TEMPERATURE,
+    augment: str = opt.AUGMENT,
+    halt_max_steps: int | None = opt.HALT_MAX_STEPS,
+    eval_act: bool = opt.EVAL_ACT,
+    vote: bool = opt.VOTE,
     as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON."),
-    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, mps."),
-    batch_size: int = typer.Option(256, "--batch-size", min=1, help="Rows per model call."),
-    threads: int = typer.Option(0, "--threads", min=0, help="CPU threads for evaluation; 0 = torch's default. "
-                                "On a busy machine 1 can be several times faster for small models."),
-    seed: int = typer.Option(0, "--seed", help="Seed of augmentations, sampling and the bootstrap."),
+    device: str = opt.DEVICE,
+    batch_size: int = opt.BATCH_SIZE,
+    threads: int = opt.THREADS,
+    seed: int = opt.SEED,
 ) -> None:
     """Verifier-checked exact accuracy, cell accuracy, label-exact and Pass@k (95% CIs) of one run."""
     import json

@@ -185,9 +185,7 @@ def evaluate_run(run: LoadedRun, data: EvalSet, task, settings: EvalSettings, pr
     if train_seconds is None:
         train_seconds = summarize(RunDir(run.run_dir)).elapsed_s
     return RunOutcomes(
-        run=str(run.source), seed=int(run.config.seed), n=att.n, correct=att.correct, label_exact=att.label_exact,
-        first_correct=att.first_correct, first_label_exact=att.first_label_exact, first_cell_accuracy=att.first_cell_accuracy, params=run.params,
-        forward_passes_per_answer=att.forward_passes_per_answer, train_wall_time_s=train_seconds,
-        eval_wall_time_s=att.seconds, vote_rank=att.vote_rank, flops_per_answer=flops_per_answer(run.model, overrides),
+        **vars(att), run=str(run.source), seed=int(run.config.seed), params=run.params,
+        train_wall_time_s=train_seconds, flops_per_answer=flops_per_answer(run.model, overrides),
         extra={"step": run.step, "augment": augment, "temperature": temperature},
     )

@@ -16,32 +16,26 @@ import numpy as np
 OUTCOMES_FILE = "outcomes.json"
 
 
-@dataclass
-class RunOutcomes:
-    """What one run (one seed) did on each puzzle of the evaluation set.
+@dataclass(kw_only=True)
+class Attempts:
+    """What the attempts at each puzzle gave (arrays over puzzles).
 
     n: attempts per puzzle; correct: attempts the task's verifier accepted; label_exact: attempts
     equal to the stored label. first_*: the canonical attempt (no augmentation, greedy) alone:
-    verified correct, equal to the label, and its per-cell accuracy over labelled cells.
+    verified correct, equal to the label, and its accuracy over the cells to fill.
     vote_rank: per puzzle, the 1-based vote rank of the first verified-correct answer among the
-    distinct answers ranked by votes (0 when none is correct, absent when voting was off).
+    distinct answers ranked by votes (0 when none is correct, None when voting was off).
     """
 
-    run: str
-    seed: int
     n: np.ndarray
     correct: np.ndarray
     label_exact: np.ndarray
     first_correct: np.ndarray
     first_label_exact: np.ndarray
     first_cell_accuracy: float
-    params: int
     forward_passes_per_answer: float
-    train_wall_time_s: float | None = None
     eval_wall_time_s: float = 0.0
     vote_rank: np.ndarray | None = None
-    flops_per_answer: float | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.n = np.asarray(self.n, dtype=int)
@@ -54,9 +48,21 @@ class RunOutcomes:
         shapes = {a.shape for a in (self.n, self.correct, self.label_exact, self.first_correct,
                                     self.first_label_exact)}
         if len(shapes) != 1:
-            raise ValueError(f"run {self.run}: per-puzzle arrays differ in shape: {sorted(shapes)}")
+            raise ValueError(f"per-puzzle arrays differ in shape: {sorted(shapes)}")
         if np.any(self.correct > self.n) or np.any(self.label_exact > self.n):
-            raise ValueError(f"run {self.run}: more correct attempts than attempts on some puzzle")
+            raise ValueError("more correct attempts than attempts on some puzzle")
+
+
+@dataclass(kw_only=True)
+class RunOutcomes(Attempts):
+    """The attempts of one run (one seed), with what is needed to report it."""
+
+    run: str
+    seed: int
+    params: int
+    train_wall_time_s: float | None = None
+    flops_per_answer: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def n_puzzles(self) -> int:

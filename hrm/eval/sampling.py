@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from hrm.eval.outcomes import Attempts
+
 # predict(inputs (B, S), puzzle_identifiers (B,), temperature, seed) -> (answers (B, S), steps (B,))
 Predictor = Callable[[np.ndarray, np.ndarray, float, int], tuple[np.ndarray, np.ndarray]]
 
@@ -64,21 +66,6 @@ def load_eval_set(root: Path, split: str = "test", max_puzzles: int = 0) -> Eval
     keep = slice(None) if max_puzzles <= 0 else slice(0, max_puzzles)
     return EvalSet(inputs_a[keep].astype(np.int64), labels_a[keep].astype(np.int64), ids_a[keep].astype(np.int64),
                    np.arange(len(inputs_a))[keep], data.metadata.ignore_label_id)
-
-
-@dataclass
-class Attempts:
-    """What the attempts at each puzzle gave (arrays over puzzles)."""
-
-    n: np.ndarray
-    correct: np.ndarray
-    label_exact: np.ndarray
-    first_correct: np.ndarray
-    first_label_exact: np.ndarray
-    first_cell_accuracy: float
-    forward_passes_per_answer: float
-    vote_rank: np.ndarray | None
-    seconds: float
 
 
 def vote_ranks(answers: np.ndarray, ok: np.ndarray) -> np.ndarray:
@@ -154,5 +141,5 @@ def run_attempts(
     return Attempts(
         n=np.full(p, n_samples), correct=ok_pn.sum(axis=1), label_exact=exact_pn.sum(axis=1),
         first_correct=np.asarray(first_ok, dtype=bool), first_label_exact=first_exact, first_cell_accuracy=cell_acc,
-        forward_passes_per_answer=float(steps.mean()), vote_rank=ranks, seconds=time.perf_counter() - start,
+        forward_passes_per_answer=float(steps.mean()), vote_rank=ranks, eval_wall_time_s=time.perf_counter() - start,
     )

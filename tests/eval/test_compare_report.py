@@ -106,10 +106,11 @@ def test_inputs_that_cannot_be_compared_are_rejected(hrm_better):
         build_results(hrm_better, ks=[1], candidate="nope")
     with pytest.raises(ValueError, match="no runs"):
         ModelOutcomes("x", "gpt2", [])
+    common = {"run": "r", "seed": 0, "params": 1, "first_cell_accuracy": 0.0, "forward_passes_per_answer": 1.0}
     with pytest.raises(ValueError, match="more correct"):
-        RunOutcomes("r", 0, [2], [3], [0], [False], [False], 0.0, 1, 1.0)
+        RunOutcomes(n=[2], correct=[3], label_exact=[0], first_correct=[False], first_label_exact=[False], **common)
     with pytest.raises(ValueError, match="shape"):
-        RunOutcomes("r", 0, [2, 2], [1], [0], [False], [False], 0.0, 1, 1.0)
+        RunOutcomes(n=[2, 2], correct=[1], label_exact=[0], first_correct=[False], first_label_exact=[False], **common)
 
 
 def test_outcomes_round_trip(tmp_path, hrm_better):
