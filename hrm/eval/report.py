@@ -162,8 +162,10 @@ def markdown_report(results: dict[str, Any], title: str = "HRM vs baselines") ->
               "with the exact small-sample correction.",
               "- McNemar p: paired per-puzzle outcomes; a puzzle counts as solved when its Pass@k averaged over "
               "seeds exceeds 1/2.",
-              "- exact (verifier): the canonical attempt only (no augmentation, greedy). Cell accuracy is per cell "
-              "and is not puzzle accuracy. Voting: distinct answers over attempts ranked by votes.",
+              "- exact (verifier): the canonical attempt only (no augmentation, greedy). Cell accuracy: the share "
+              "of the cells to fill (label differs from the input) that the canonical attempt got right; it is not "
+              "puzzle accuracy. Voting: distinct answers over the attempts ranked by votes (ARC-style), reported "
+              "apart from the oracle Pass@k.",
               "- fwd/answer: model forward calls per answer (HRM: ACT segments; GPT-2: decoding steps); "
               "GFLOP/answer: matmul FLOPs of one answer, from each model's own count.", ""]
     extra = notes(results)
