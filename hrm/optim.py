@@ -42,10 +42,7 @@ class AdamATan2(torch.optim.Optimizer):
 
     @torch.no_grad()
     def step(self, closure: Callable[[], float] | None = None) -> float | None:
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
+        loss = _evaluate(closure)
         for group in self.param_groups:
             lr, wd = group["lr"], group["weight_decay"]
             beta1, beta2 = group["betas"]
@@ -97,10 +94,7 @@ class SparseSignSGD(torch.optim.Optimizer):
 
     @torch.no_grad()
     def step(self, closure: Callable[[], float] | None = None) -> float | None:
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
+        loss = _evaluate(closure)
         group = self.param_groups[0]
         lr, wd = group["lr"], group["weight_decay"]
         for emb in self._embeddings:
@@ -120,6 +114,14 @@ class SparseSignSGD(torch.optim.Optimizer):
     def zero_grad(self, set_to_none: bool = True) -> None:
         for emb in self._embeddings:
             emb.clear_gradients()
+
+
+def _evaluate(closure: Callable[[], float] | None) -> float | None:
+    """torch.optim's closure convention: re-evaluate the loss (with grad) before stepping."""
+    if closure is None:
+        return None
+    with torch.enable_grad():
+        return closure()
 
 
 def _gather_across_ranks(ids: torch.Tensor, grads: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

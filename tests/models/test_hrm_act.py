@@ -343,3 +343,14 @@ def test_model_config_union_picks_the_class_by_arch():
     assert isinstance(validate(Wrapper, {"model": {"arch": "routed"}}, "t").model, RoutedConfig)
     assert validate(Wrapper, {}, "t").model.hidden_size == 512
     assert isinstance(validate(Wrapper, {"model": {"hidden_size": 64}}, "t").model, HRMActConfig)  # arch defaults
+
+
+def test_builds_from_dataset_metadata():
+    from hrm.data.format import DatasetMetadata
+
+    metadata = DatasetMetadata(
+        pad_id=0, ignore_label_id=0, blank_identifier_id=0, vocab_size=11, seq_len=81, num_puzzle_identifiers=1,
+        total_groups=1, mean_puzzle_examples=1.0, sets=["all"],
+    )
+    model = build_model(tiny(), metadata)
+    assert model.shape == SUDOKU
