@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
+import torch.utils.checkpoint
 
 from hrm.errors import UserError
 from hrm.rundir import RunDir
@@ -145,11 +146,15 @@ class Trainer:
         self.use_autocast = self.dtype_name != "float32" and not hasattr(self.raw_model, "set_forward_dtype")
         if hasattr(self.raw_model, "set_forward_dtype"):
             self.raw_model.set_forward_dtype(self.dtype_name)
+        # Gradient checkpointing: the model's own (per block) when it has one, else the whole training
+        # forward is recomputed in backward (activations freed; about one more forward of compute).
+        self.checkpoint_forward = False
         if cfg.train.grad_checkpointing:
             setter = getattr(self.raw_model, "set_grad_checkpointing", None)
-            if setter is None:
-                raise UserError(f"train.grad_checkpointing: {type(self.raw_model).__name__} does not support it; set it to false")
-            setter(True)
+            if setter is not None:
+                setter(True)
+            else:
+                self.checkpoint_forward = True
         self.groups = group_params(self.raw_model, cfg.optim)
         self.optimizer = build_optimizer(self.groups, cfg.optim)
         sparse = getattr(self.raw_model, "sparse_optimizer", None)
@@ -415,7 +420,10 @@ class Trainer:
             sync = self.fwd_model.no_sync() if (self.ctx.enabled and i < self.accum - 1) else contextlib.nullcontext()
             with sync:
                 with self._autocast():
-                    c, out = self.fwd_model(c, batch)
+                    if self.checkpoint_forward:
+                        c, out = torch.utils.checkpoint.checkpoint(self.fwd_model, c, batch, use_reentrant=False)
+                    else:
+                        c, out = self.fwd_model(c, batch)
                 self.scaler.scale(out.loss / self.accum).backward()
             self.carries[i] = c
             examples += n
@@ -576,11 +584,15 @@ class Trainer:
             f"exact {record.get('exact_accuracy', float('nan')):.3f}  lr {lr:.2e}  {record['examples_per_s']:.0f} ex/s"
         )
 
-    def _evaluate(self) -> dict[str, float] | None:
+    def _evaluate(self) -> dict[str, float]:
+        """Eval figures ({} when a stop signal cut the evaluation short: stopping must not wait for it)."""
         figures = evaluate(
             self.raw_model, self.eval_data, self.cfg.data.eval_examples, self.eval_batch, self.device,
             self._autocast, self.ctx, on_batch=lambda: self.heartbeat.progress(self.step),
+            should_stop=lambda: self._agree(self._local_flags())["stop"],
         )
+        if figures is None:
+            return {}
         self.last_eval_step = self.step
         self.sink.metric("eval", self.step, split=self.cfg.data.eval_split, **figures)
         self.sink.log(
@@ -594,6 +606,8 @@ class Trainer:
         if gate is None or self.step != gate.step:
             return False
         figures = self.last_eval if self.last_eval_step == self.step else self._evaluate()
+        if not figures:
+            return False  # evaluation interrupted by a stop signal: the run stops, not judged
         value = figures[gate.metric]
         if value >= gate.min:
             self.sink.event("gate_passed", "info", f"{gate.metric} {value:.4f} >= {gate.min} at step {gate.step}",
@@ -690,6 +704,7 @@ class Trainer:
                 self.sink.metric("system", self.step, **self.probe.sample())
             if train.eval_every and self.step % train.eval_every == 0:
                 self.last_eval = self._evaluate()
+                flags = {**self._agree(self._local_flags()), "done": flags["done"]}  # signals during the eval
             if self._gate_failed():
                 self._save_checkpoint(reason="gate failed")
                 return EXIT_GATE

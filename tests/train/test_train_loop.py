@@ -202,3 +202,35 @@ def test_checkpoints_kept_during_training(make_config, tmp_path, keep):
     run = RunDir(tmp_path / "run")
     train_in_process(make_config(train={"checkpoint_every": 5, "keep_checkpoints": keep}), run)
     assert len(list(run.checkpoints.glob("*.pt"))) == keep and not list(run.checkpoints.glob(".*"))
+
+
+def test_gradient_checkpointing_recomputes_to_the_same_weights(make_config, tmp_path):
+    plain, ckpt = RunDir(tmp_path / "plain"), RunDir(tmp_path / "ckpt")
+    train_in_process(make_config(train={"max_steps": 10}), plain)
+    train_in_process(make_config(train={"max_steps": 10, "grad_checkpointing": True}), ckpt)
+    (_, a), (_, b) = final_weights(plain), final_weights(ckpt)
+    assert max(float((a[k] - b[k]).abs().max()) for k in a) < 1e-6  # dropout masks replayed in the recompute
+
+
+def test_a_stop_signal_during_evaluation_cuts_it_short(make_config, tmp_path, monkeypatch):
+    import hrm.train.loop as loop_module
+    from hrm.train.loop import Trainer
+    from toy import build_toy
+
+    run = RunDir(tmp_path / "run")
+    trainer = Trainer(make_config(train={"max_steps": 1000, "eval_every": 5}, data={"eval_batch_size": 1}), run,
+                      build_toy, echo=False, install_signals=False)
+    batches = []
+
+    def sigterm_at_the_second_batch():
+        batches.append(1)
+        if len(batches) == 2:
+            trainer.signals.stop, trainer.signals.stop_signal = True, "SIGTERM"
+
+    real = loop_module.evaluate
+    monkeypatch.setattr(loop_module, "evaluate", lambda *a, on_batch, **k: real(
+        *a, on_batch=lambda: (on_batch(), sigterm_at_the_second_batch()), **k))
+    assert trainer.run() == 0
+    assert len(batches) == 2 and not list(run.iter_metrics("eval"))  # 30 more eval batches were not run
+    (stopped,) = events(run, "stopped")
+    assert stopped["step"] == 5
