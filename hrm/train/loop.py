@@ -67,6 +67,11 @@ class OutOfMemory(RuntimeError):
         self.micro_batch_size = micro_batch_size
 
 
+def smaller_divisor(n: int, micro: int) -> int:
+    """The largest divisor of `n` that is at most half of `micro` (so the batch splits evenly)."""
+    return max(d for d in range(1, max(micro // 2, 1) + 1) if n % d == 0)
+
+
 def is_oom(exc: BaseException) -> bool:
     if isinstance(exc, torch.OutOfMemoryError):
         return True
@@ -80,7 +85,7 @@ class StepResult:
     grad_norm: float
     examples: int
     figures: dict[str, float] = field(default_factory=dict)  # count-weighted sums, plus "count"
-    diag: dict[str, Any] = field(default_factory=dict)
+    diag_source: Any = None  # the last StepOutput: its `diag` is read (and synced) only when logged
     flags: dict[str, bool] = field(default_factory=dict)
 
 
@@ -248,15 +253,16 @@ class Trainer:
             except Exception as exc:
                 if not is_oom(exc) or micro == 1:
                     raise
-                micro //= 2
-                self.sink.event("oom", "warn", f"micro-batch autotune: {micro * 2} rows do not fit, trying {micro}",
+                tried, micro = micro, smaller_divisor(self.local_batch, micro)
+                self.sink.event("oom", "warn", f"micro-batch autotune: {tried} rows do not fit, trying {micro}",
                                 hint="the global batch is kept by gradient accumulation", step=self.step)
             finally:
                 self._zero_grad()
                 torch.cuda.empty_cache()
         torch.set_rng_state(state[0])
         torch.cuda.set_rng_state_all(state[1])
-        return micro
+        # every rank must run the same number of micro-batches per step: take the smallest
+        return -int(self.ctx.all_reduce_max(torch.tensor([-micro], device=self._collective_device())).item())
 
     # ---------------------------------------------------------------------------------------------
     # checkpoints
@@ -409,10 +415,12 @@ class Trainer:
         return {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
 
     def _forward_backward(self) -> StepResult:
-        sums: dict[str, torch.Tensor] = {}
-        loss_sum = torch.zeros((), dtype=torch.float64)
+        """Forward and backward of every micro-batch; figures are summed on the device and read back
+        once, with the flags, in the step's single all-reduce."""
+        zero = torch.zeros((), dtype=torch.float64, device=self.device)
+        loss_sum, sums = zero.clone(), {"count": zero.clone()}
         examples = 0
-        diag: dict[str, Any] = {}
+        last_out = None
         for i in range(self.accum):
             c = self.carries[i]
             n = int(self.raw_model.rows_to_fill(c).sum())
@@ -427,31 +435,27 @@ class Trainer:
                 self.scaler.scale(out.loss / self.accum).backward()
             self.carries[i] = c
             examples += n
-            loss_sum += out.loss.detach().double().cpu()
+            loss_sum += out.loss.detach().double()
             metrics = out.metrics or {}
-            count = torch.as_tensor(metrics.get("count", 0), dtype=torch.float64).cpu()
-            sums["count"] = sums.get("count", torch.zeros((), dtype=torch.float64)) + count
+            count = torch.as_tensor(metrics.get("count", 0), dtype=torch.float64, device=self.device)
+            sums["count"] += count
             for key, value in metrics.items():
-                if key == "count":
-                    continue
-                v = torch.as_tensor(value).detach().double().cpu()
-                weighted = torch.where(count > 0, v * count, torch.zeros_like(v))
-                sums[key] = sums.get(key, torch.zeros((), dtype=torch.float64)) + weighted
-            diag = out.diag or diag
+                if key != "count":
+                    v = torch.as_tensor(value, device=self.device).detach().double()
+                    sums[key] = sums.get(key, zero) + torch.where(count > 0, v * count, zero)
+            last_out = out
         keys = sorted(sums)
         flags = self._local_flags(pending_examples=examples * self.ctx.world_size)
-        vec = torch.stack([loss_sum, torch.tensor(float(examples), dtype=torch.float64)]
-                          + [sums[k] for k in keys]
-                          + [torch.tensor(float(flags[f]), dtype=torch.float64) for f in FLAGS])
-        vec = self.ctx.all_reduce_sum(vec.to(self._collective_device())).cpu()
-        world = self.ctx.world_size
+        extra = torch.tensor([float(examples)] + [float(flags[f]) for f in FLAGS], dtype=torch.float64)
+        vec = torch.cat([torch.stack([loss_sum] + [sums[k] for k in keys]).cpu(), extra])
+        vec = self.ctx.all_reduce_sum(vec.to(self._collective_device())).cpu().tolist()
         self.scaler.unscale_(self.optimizer)
         grad_norm = clip_groups(self.groups)
-        figures = dict(zip(keys, vec[2 : 2 + len(keys)].tolist()))
-        flag_values = vec[2 + len(keys):].tolist()
+        k = len(keys)
         return StepResult(
-            loss=float(vec[0]) / (self.accum * world), grad_norm=grad_norm, examples=int(vec[1]),
-            figures=figures, diag=diag, flags={f: v > 0 for f, v in zip(FLAGS, flag_values)},
+            loss=vec[0] / (self.accum * self.ctx.world_size), grad_norm=grad_norm, examples=int(vec[1 + k]),
+            figures=dict(zip(keys, vec[1 : 1 + k])), diag_source=last_out,
+            flags={f: v > 0 for f, v in zip(FLAGS, vec[2 + k :])},
         )
 
     def _collective_device(self) -> str:
@@ -489,8 +493,8 @@ class Trainer:
         if self.ctx.enabled or self.micro == 1:
             raise OutOfMemory(f"out of memory at micro-batch {self.micro} per rank: {exc}", self.micro) from exc
         old = self.micro
-        self.micro //= 2
-        self.accum *= 2
+        self.micro = smaller_divisor(self.local_batch, self.micro)
+        self.accum = self.local_batch // self.micro
         self.carries = carry_ops.regroup(self.carries, self.accum)
         self.eval_batch = min(self.eval_batch, self.micro)
         self.sink.event(
@@ -697,8 +701,10 @@ class Trainer:
             if self.step % train.log_every == 0:
                 self._log_train(window, lr)
                 window = self._new_window()
-            if train.diag_every and self.step % train.diag_every == 0 and result.diag:
-                self.sink.metric("diag", self.step, **result.diag)
+            if train.diag_every and self.step % train.diag_every == 0 and result.diag_source is not None:
+                diag = result.diag_source.diag
+                if diag:
+                    self.sink.metric("diag", self.step, **diag)
             if train.system_every_s and time.time() - last_system >= train.system_every_s:
                 last_system = time.time()
                 self.sink.metric("system", self.step, **self.probe.sample())
