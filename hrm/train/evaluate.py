@@ -71,7 +71,7 @@ def evaluate(
     keys = list(_SUMS) + sorted(routing)
     totals = torch.tensor([sums.get(k, routing.get(k, 0.0)) for k in keys], dtype=torch.float64)
     totals = ctx.all_reduce_sum(totals).tolist()
-    t = dict(zip(keys, totals))
+    t = dict(zip(keys, totals, strict=True))
     n = max(t["examples"], 1.0)
     out = {
         "examples": int(t["examples"]),

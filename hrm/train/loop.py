@@ -334,6 +334,14 @@ class Trainer:
         ckpt = next(c for c in checkpoint.complete(self.rundir.checkpoints) if str(c.path) == path)
         return checkpoint.load(ckpt), ckpt
 
+    def _load_weights(self, state: dict[str, Any]) -> None:
+        """Model, optimizers and guard windows from a checkpoint (resume and rollback alike)."""
+        self.raw_model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        for opt, opt_state in zip(self.extra_optimizers, state.get("extra_optimizers", []), strict=False):
+            opt.load_state_dict(opt_state)
+        self.guard.load_state_dict(state["guard"])
+
     def _resume(self) -> bool:
         self.carries = None
         self.last_checkpoint_t = time.time()
@@ -341,12 +349,9 @@ class Trainer:
         if loaded is None:
             return False
         state, ckpt = loaded
-        self.raw_model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        for opt, s in zip(self.extra_optimizers, state.get("extra_optimizers", [])):
-            opt.load_state_dict(s)
-        self.scaler.load_state_dict(state["scaler"]) if state.get("scaler") else None
-        self.guard.load_state_dict(state["guard"])
+        self._load_weights(state)
+        if state.get("scaler"):
+            self.scaler.load_state_dict(state["scaler"])
         self.step, self.examples = int(state["step"]), int(state["examples"])
         self.train_seconds, self.lr_scale = float(state["train_seconds"]), float(state["lr_scale"])
         self.last_eval_step = int(state.get("last_eval_step", -1))
@@ -387,11 +392,7 @@ class Trainer:
         if loaded is None:
             raise Diverged(f"{reason} and no checkpoint to roll back to")
         state, ckpt = loaded
-        self.raw_model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        for opt, s in zip(self.extra_optimizers, state.get("extra_optimizers", [])):
-            opt.load_state_dict(s)
-        self.guard.load_state_dict(state["guard"])
+        self._load_weights(state)
         self.step = int(state["step"])
         self.lr_scale *= self.cfg.reliability.rollback_lr_factor
         self.rollbacks_without_progress += 1
@@ -454,8 +455,8 @@ class Trainer:
         k = len(keys)
         return StepResult(
             loss=vec[0] / (self.accum * self.ctx.world_size), grad_norm=grad_norm, examples=int(vec[1 + k]),
-            figures=dict(zip(keys, vec[1 : 1 + k])), diag_source=last_out,
-            flags={f: v > 0 for f, v in zip(FLAGS, vec[2 + k :])},
+            figures=dict(zip(keys, vec[1 : 1 + k], strict=True)), diag_source=last_out,
+            flags={f: v > 0 for f, v in zip(FLAGS, vec[2 + k :], strict=True)},
         )
 
     def _collective_device(self) -> str:
@@ -536,7 +537,7 @@ class Trainer:
     def _agree(self, flags: dict[str, bool]) -> dict[str, bool]:
         vec = torch.tensor([float(flags[f]) for f in FLAGS], dtype=torch.float64)
         vec = self.ctx.all_reduce_sum(vec.to(self._collective_device())).cpu()
-        return {f: v > 0 for f, v in zip(FLAGS, vec.tolist())}
+        return {f: v > 0 for f, v in zip(FLAGS, vec.tolist(), strict=True)}
 
     def _epoch(self) -> float:
         return self.examples / self.examples_per_epoch

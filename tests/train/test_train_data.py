@@ -33,7 +33,7 @@ def test_draws_exactly_n_rows_across_epoch_boundaries_and_state_resumes_exactly(
     rest = [a.take(n) for n in sizes[3:]]
     b = GroupSampler(data, seed=1)
     b.load_state_dict(state)
-    assert all(np.array_equal(x, b.take(n)) for x, n in zip(rest, sizes[3:]))
+    assert all(np.array_equal(x, b.take(n)) for x, n in zip(rest, sizes[3:], strict=True))
     assert b.consumed == sum(sizes)
 
 
@@ -104,8 +104,9 @@ def test_eval_subset_is_fixed_and_sharded(toy_data):
     ("range", "outside vocab_size"),
 ])
 def test_bad_dataset_files_are_typed_errors_before_step_0(tmp_path, damage, message, make_config):
-    from hrm.rundir import RunDir
     from train_helpers import train_in_process
+
+    from hrm.rundir import RunDir
 
     root = write_toy_dataset(tmp_path / "d")
     path = root / "train" / "all__inputs.npy"
