@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
+import torch.utils.checkpoint
 
 from hrm.errors import UserError
 from hrm.rundir import RunDir
@@ -66,6 +67,11 @@ class OutOfMemory(RuntimeError):
         self.micro_batch_size = micro_batch_size
 
 
+def smaller_divisor(n: int, micro: int) -> int:
+    """The largest divisor of `n` that is at most half of `micro` (so the batch splits evenly)."""
+    return max(d for d in range(1, max(micro // 2, 1) + 1) if n % d == 0)
+
+
 def is_oom(exc: BaseException) -> bool:
     if isinstance(exc, torch.OutOfMemoryError):
         return True
@@ -79,7 +85,7 @@ class StepResult:
     grad_norm: float
     examples: int
     figures: dict[str, float] = field(default_factory=dict)  # count-weighted sums, plus "count"
-    diag: dict[str, Any] = field(default_factory=dict)
+    diag_source: Any = None  # the last StepOutput: its `diag` is read (and synced) only when logged
     flags: dict[str, bool] = field(default_factory=dict)
 
 
@@ -133,22 +139,32 @@ class Trainer:
         if self.install_signals:
             self.signals.install()
 
-        self.train_data: PuzzleData = load_data(cfg.data.path, "train", cfg.data.loss_cells)
-        self.eval_data: PuzzleData = load_data(cfg.data.path, cfg.data.eval_split, cfg.data.loss_cells)
+        self.train_data: PuzzleData = load_data(cfg.data.path, "train")
+        self.eval_data: PuzzleData = load_data(cfg.data.path, cfg.data.eval_split)
         if self.eval_data.seq_len != self.train_data.seq_len:
             raise UserError(f"{cfg.data.path}: splits disagree on seq_len; rebuild the dataset")
 
         rng.seed_all(cfg.seed)  # the same initial weights on every rank
         self.raw_model = self.build_model(cfg.model, self.train_data.metadata).to(self.device)
         self.raw_model.train()
+        # Models that cast to their forward dtype themselves (weights fp32) need no autocast.
+        self.use_autocast = self.dtype_name != "float32" and not hasattr(self.raw_model, "set_forward_dtype")
+        if hasattr(self.raw_model, "set_forward_dtype"):
+            self.raw_model.set_forward_dtype(self.dtype_name)
+        # Gradient checkpointing: the model's own (per block) when it has one, else the whole training
+        # forward is recomputed in backward (activations freed; about one more forward of compute).
+        self.checkpoint_forward = False
         if cfg.train.grad_checkpointing:
             setter = getattr(self.raw_model, "set_grad_checkpointing", None)
-            if setter is None:
-                raise UserError(f"train.grad_checkpointing: {type(self.raw_model).__name__} does not support it; set it to false")
-            setter(True)
+            if setter is not None:
+                setter(True)
+            else:
+                self.checkpoint_forward = True
         self.groups = group_params(self.raw_model, cfg.optim)
         self.optimizer = build_optimizer(self.groups, cfg.optim)
-        self.extra_optimizers = list(getattr(self.raw_model, "extra_optimizers", lambda _c: [])(cfg.optim))
+        sparse = getattr(self.raw_model, "sparse_optimizer", None)
+        sparse = sparse(cfg.optim.puzzle_emb.lr, cfg.optim.puzzle_emb.weight_decay) if sparse else None
+        self.extra_optimizers = [sparse] if sparse is not None else []
         self.fwd_model: torch.nn.Module = self.raw_model
         self.compiled = False
         if cfg.train.compile:
@@ -198,7 +214,9 @@ class Trainer:
             from torch.nn.parallel import DistributedDataParallel
 
             ids = [self.ctx.local_rank] if self.device_kind == "cuda" else None
-            self.fwd_model = DistributedDataParallel(self.fwd_model, device_ids=ids)
+            # Buffers (puzzle embeddings, fixed initial states) change identically on every rank:
+            # no need to broadcast them before each forward.
+            self.fwd_model = DistributedDataParallel(self.fwd_model, device_ids=ids, broadcast_buffers=False)
 
     def _horizon(self) -> int:
         t = self.cfg.train
@@ -209,7 +227,7 @@ class Trainer:
         return 0
 
     def _autocast(self) -> contextlib.AbstractContextManager:
-        if self.dtype_name == "float32":
+        if not self.use_autocast:
             return contextlib.nullcontext()
         dtype = torch.bfloat16 if self.dtype_name == "bfloat16" else torch.float16
         return torch.autocast(self.device_kind, dtype=dtype)
@@ -235,15 +253,16 @@ class Trainer:
             except Exception as exc:
                 if not is_oom(exc) or micro == 1:
                     raise
-                micro //= 2
-                self.sink.event("oom", "warn", f"micro-batch autotune: {micro * 2} rows do not fit, trying {micro}",
+                tried, micro = micro, smaller_divisor(self.local_batch, micro)
+                self.sink.event("oom", "warn", f"micro-batch autotune: {tried} rows do not fit, trying {micro}",
                                 hint="the global batch is kept by gradient accumulation", step=self.step)
             finally:
-                self.optimizer.zero_grad(set_to_none=True)
+                self._zero_grad()
                 torch.cuda.empty_cache()
         torch.set_rng_state(state[0])
         torch.cuda.set_rng_state_all(state[1])
-        return micro
+        # every rank must run the same number of micro-batches per step: take the smallest
+        return -int(self.ctx.all_reduce_max(torch.tensor([-micro], device=self._collective_device())).item())
 
     # ---------------------------------------------------------------------------------------------
     # checkpoints
@@ -315,6 +334,14 @@ class Trainer:
         ckpt = next(c for c in checkpoint.complete(self.rundir.checkpoints) if str(c.path) == path)
         return checkpoint.load(ckpt), ckpt
 
+    def _load_weights(self, state: dict[str, Any]) -> None:
+        """Model, optimizers and guard windows from a checkpoint (resume and rollback alike)."""
+        self.raw_model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        for opt, opt_state in zip(self.extra_optimizers, state.get("extra_optimizers", []), strict=False):
+            opt.load_state_dict(opt_state)
+        self.guard.load_state_dict(state["guard"])
+
     def _resume(self) -> bool:
         self.carries = None
         self.last_checkpoint_t = time.time()
@@ -322,12 +349,9 @@ class Trainer:
         if loaded is None:
             return False
         state, ckpt = loaded
-        self.raw_model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        for opt, s in zip(self.extra_optimizers, state.get("extra_optimizers", [])):
-            opt.load_state_dict(s)
-        self.scaler.load_state_dict(state["scaler"]) if state.get("scaler") else None
-        self.guard.load_state_dict(state["guard"])
+        self._load_weights(state)
+        if state.get("scaler"):
+            self.scaler.load_state_dict(state["scaler"])
         self.step, self.examples = int(state["step"]), int(state["examples"])
         self.train_seconds, self.lr_scale = float(state["train_seconds"]), float(state["lr_scale"])
         self.last_eval_step = int(state.get("last_eval_step", -1))
@@ -368,17 +392,13 @@ class Trainer:
         if loaded is None:
             raise Diverged(f"{reason} and no checkpoint to roll back to")
         state, ckpt = loaded
-        self.raw_model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        for opt, s in zip(self.extra_optimizers, state.get("extra_optimizers", [])):
-            opt.load_state_dict(s)
-        self.guard.load_state_dict(state["guard"])
+        self._load_weights(state)
         self.step = int(state["step"])
         self.lr_scale *= self.cfg.reliability.rollback_lr_factor
         self.rollbacks_without_progress += 1
         # The sampler is not rewound (PaLM: skip the data that caused it); the carry may hold NaN.
         self.carries = [self.raw_model.initial_carry(self.micro, self.device) for _ in range(self.accum)]
-        self.optimizer.zero_grad(set_to_none=True)
+        self._zero_grad()
         self.sink.event(
             "rollback", "warn",
             f"{self.cfg.reliability.rollback_after} bad steps in a row ({reason}: {message}); back to step "
@@ -396,10 +416,12 @@ class Trainer:
         return {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
 
     def _forward_backward(self) -> StepResult:
-        sums: dict[str, torch.Tensor] = {}
-        loss_sum = torch.zeros((), dtype=torch.float64)
+        """Forward and backward of every micro-batch; figures are summed on the device and read back
+        once, with the flags, in the step's single all-reduce."""
+        zero = torch.zeros((), dtype=torch.float64, device=self.device)
+        loss_sum, sums = zero.clone(), {"count": zero.clone()}
         examples = 0
-        diag: dict[str, Any] = {}
+        last_out = None
         for i in range(self.accum):
             c = self.carries[i]
             n = int(self.raw_model.rows_to_fill(c).sum())
@@ -407,35 +429,34 @@ class Trainer:
             sync = self.fwd_model.no_sync() if (self.ctx.enabled and i < self.accum - 1) else contextlib.nullcontext()
             with sync:
                 with self._autocast():
-                    c, out = self.fwd_model(c, batch)
+                    if self.checkpoint_forward:
+                        c, out = torch.utils.checkpoint.checkpoint(self.fwd_model, c, batch, use_reentrant=False)
+                    else:
+                        c, out = self.fwd_model(c, batch)
                 self.scaler.scale(out.loss / self.accum).backward()
             self.carries[i] = c
             examples += n
-            loss_sum += out.loss.detach().double().cpu()
+            loss_sum += out.loss.detach().double()
             metrics = out.metrics or {}
-            count = torch.as_tensor(metrics.get("count", 0), dtype=torch.float64).cpu()
-            sums["count"] = sums.get("count", torch.zeros((), dtype=torch.float64)) + count
+            count = torch.as_tensor(metrics.get("count", 0), dtype=torch.float64, device=self.device)
+            sums["count"] += count
             for key, value in metrics.items():
-                if key == "count":
-                    continue
-                v = torch.as_tensor(value).detach().double().cpu()
-                weighted = torch.where(count > 0, v * count, torch.zeros_like(v))
-                sums[key] = sums.get(key, torch.zeros((), dtype=torch.float64)) + weighted
-            diag = out.diag or diag
+                if key != "count":
+                    v = torch.as_tensor(value, device=self.device).detach().double()
+                    sums[key] = sums.get(key, zero) + torch.where(count > 0, v * count, zero)
+            last_out = out
         keys = sorted(sums)
         flags = self._local_flags(pending_examples=examples * self.ctx.world_size)
-        vec = torch.stack([loss_sum, torch.tensor(float(examples), dtype=torch.float64)]
-                          + [sums[k] for k in keys]
-                          + [torch.tensor(float(flags[f]), dtype=torch.float64) for f in FLAGS])
-        vec = self.ctx.all_reduce_sum(vec.to(self._collective_device())).cpu()
-        world = self.ctx.world_size
+        extra = torch.tensor([float(examples)] + [float(flags[f]) for f in FLAGS], dtype=torch.float64)
+        vec = torch.cat([torch.stack([loss_sum] + [sums[k] for k in keys]).cpu(), extra])
+        vec = self.ctx.all_reduce_sum(vec.to(self._collective_device())).cpu().tolist()
         self.scaler.unscale_(self.optimizer)
         grad_norm = clip_groups(self.groups)
-        figures = dict(zip(keys, vec[2 : 2 + len(keys)].tolist()))
-        flag_values = vec[2 + len(keys):].tolist()
+        k = len(keys)
         return StepResult(
-            loss=float(vec[0]) / (self.accum * world), grad_norm=grad_norm, examples=int(vec[1]),
-            figures=figures, diag=diag, flags={f: v > 0 for f, v in zip(FLAGS, flag_values)},
+            loss=vec[0] / (self.accum * self.ctx.world_size), grad_norm=grad_norm, examples=int(vec[1 + k]),
+            figures=dict(zip(keys, vec[1 : 1 + k], strict=True)), diag_source=last_out,
+            flags={f: v > 0 for f, v in zip(FLAGS, vec[2 + k :], strict=True)},
         )
 
     def _collective_device(self) -> str:
@@ -451,7 +472,7 @@ class Trainer:
             try:
                 return self._forward_backward()
             except Exception as exc:
-                self.optimizer.zero_grad(set_to_none=True)
+                self._zero_grad()
                 self.carries = list(saved_carries)
                 self.sampler.load_state_dict(saved_sampler)
                 rng.restore(saved_rng)
@@ -464,12 +485,17 @@ class Trainer:
                 else:
                     raise
 
+    def _zero_grad(self) -> None:
+        self.optimizer.zero_grad(set_to_none=True)
+        for opt in self.extra_optimizers:
+            opt.zero_grad(set_to_none=True)
+
     def _halve_micro(self, exc: BaseException) -> None:
         if self.ctx.enabled or self.micro == 1:
             raise OutOfMemory(f"out of memory at micro-batch {self.micro} per rank: {exc}", self.micro) from exc
         old = self.micro
-        self.micro //= 2
-        self.accum *= 2
+        self.micro = smaller_divisor(self.local_batch, self.micro)
+        self.accum = self.local_batch // self.micro
         self.carries = carry_ops.regroup(self.carries, self.accum)
         self.eval_batch = min(self.eval_batch, self.micro)
         self.sink.event(
@@ -511,7 +537,7 @@ class Trainer:
     def _agree(self, flags: dict[str, bool]) -> dict[str, bool]:
         vec = torch.tensor([float(flags[f]) for f in FLAGS], dtype=torch.float64)
         vec = self.ctx.all_reduce_sum(vec.to(self._collective_device())).cpu()
-        return {f: v > 0 for f, v in zip(FLAGS, vec.tolist())}
+        return {f: v > 0 for f, v in zip(FLAGS, vec.tolist(), strict=True)}
 
     def _epoch(self) -> float:
         return self.examples / self.examples_per_epoch
@@ -549,6 +575,10 @@ class Trainer:
             "step_time_s": seconds / max(window["steps"], 1),
             "peak_mem_gb": peak_memory_gb(self.device),
         }
+        flops = getattr(self.raw_model, "flops_per_example", None)
+        if flops is not None:  # model FLOPs actually run per second (forward + backward of each slot)
+            calls = window["steps"] * self.accum * self.micro * self.ctx.world_size
+            record["tflops_per_s"] = flops(True) * calls / seconds / 1e12
         if count > 0:
             record.update({k: v / count for k, v in figs.items() if k != "count"})
         if window["skipped"]:
@@ -559,11 +589,15 @@ class Trainer:
             f"exact {record.get('exact_accuracy', float('nan')):.3f}  lr {lr:.2e}  {record['examples_per_s']:.0f} ex/s"
         )
 
-    def _evaluate(self) -> dict[str, float] | None:
+    def _evaluate(self) -> dict[str, float]:
+        """Eval figures ({} when a stop signal cut the evaluation short: stopping must not wait for it)."""
         figures = evaluate(
             self.raw_model, self.eval_data, self.cfg.data.eval_examples, self.eval_batch, self.device,
             self._autocast, self.ctx, on_batch=lambda: self.heartbeat.progress(self.step),
+            should_stop=lambda: self._agree(self._local_flags())["stop"],
         )
+        if figures is None:
+            return {}
         self.last_eval_step = self.step
         self.sink.metric("eval", self.step, split=self.cfg.data.eval_split, **figures)
         self.sink.log(
@@ -577,6 +611,8 @@ class Trainer:
         if gate is None or self.step != gate.step:
             return False
         figures = self.last_eval if self.last_eval_step == self.step else self._evaluate()
+        if not figures:
+            return False  # evaluation interrupted by a stop signal: the run stops, not judged
         value = figures[gate.metric]
         if value >= gate.min:
             self.sink.event("gate_passed", "info", f"{gate.metric} {value:.4f} >= {gate.min} at step {gate.step}",
@@ -596,9 +632,9 @@ class Trainer:
         for opt in self.extra_optimizers:
             for pg in opt.param_groups:
                 pg["lr"] = pg.setdefault("base_lr", pg["lr"]) * factor
-        setter = getattr(self.raw_model, "set_schedule", None)
-        if setter is not None:
-            setter(temperature=o.temperature.at(self.step), entropy_weight=o.entropy.at(self.step))
+        set_epoch = getattr(self.raw_model, "set_epoch", None)  # routed models: temperature schedule
+        if set_epoch is not None:
+            set_epoch(self._epoch())
         return lr
 
     # ---------------------------------------------------------------------------------------------
@@ -642,9 +678,7 @@ class Trainer:
                 self.scaler.update()
                 for opt in self.extra_optimizers:
                     opt.step()
-            self.optimizer.zero_grad(set_to_none=True)
-            for opt in self.extra_optimizers:
-                opt.zero_grad(set_to_none=True)
+            self._zero_grad()
             self.examples += result.examples
             self.step += 1
             self.heartbeat.progress(self.step, "running")  # "starting" until the first step is through
@@ -668,13 +702,16 @@ class Trainer:
             if self.step % train.log_every == 0:
                 self._log_train(window, lr)
                 window = self._new_window()
-            if train.diag_every and self.step % train.diag_every == 0 and result.diag:
-                self.sink.metric("diag", self.step, **result.diag)
+            if train.diag_every and self.step % train.diag_every == 0 and result.diag_source is not None:
+                diag = result.diag_source.diag
+                if diag:
+                    self.sink.metric("diag", self.step, **diag)
             if train.system_every_s and time.time() - last_system >= train.system_every_s:
                 last_system = time.time()
                 self.sink.metric("system", self.step, **self.probe.sample())
             if train.eval_every and self.step % train.eval_every == 0:
                 self.last_eval = self._evaluate()
+                flags = {**self._agree(self._local_flags()), "done": flags["done"]}  # signals during the eval
             if self._gate_failed():
                 self._save_checkpoint(reason="gate failed")
                 return EXIT_GATE

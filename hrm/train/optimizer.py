@@ -75,7 +75,7 @@ def build_optimizer(groups: list[tuple[GroupSpec, list[nn.Parameter]]], cfg: Opt
 def set_learning_rates(optimizer: torch.optim.Optimizer, groups: list[tuple[GroupSpec, list[nn.Parameter]]],
                        factor: float, epoch: float) -> float:
     """Apply the schedule; returns the first group's rate (what the metrics report as `lr`)."""
-    for pg, (spec, _) in zip(optimizer.param_groups, groups):
+    for pg, (spec, _) in zip(optimizer.param_groups, groups, strict=True):
         pg["lr"] = 0.0 if epoch < spec.frozen_epochs else spec.lr * factor
     return float(optimizer.param_groups[0]["lr"]) if optimizer.param_groups else 0.0
 

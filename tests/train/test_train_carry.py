@@ -46,7 +46,7 @@ def test_split_and_concat_keep_rows_in_order():
     assert [p["pair"].a.tolist() for p in parts] == [[0, 1], [2, 3], [4, 5]]
     assert torch.equal(parts[2]["inner"].scale, torch.tensor(3.0))
     joined = carry.concat(parts)
-    assert all(torch.equal(x, y) for x, y in zip(carry.leaves(joined), carry.leaves(c)))
+    assert all(torch.equal(x, y) for x, y in zip(carry.leaves(joined), carry.leaves(c), strict=True))
     regrouped = carry.regroup(carry.split(c, 2), 6)
     assert [p["pair"].a.item() for p in regrouped] == list(range(6))
     with pytest.raises(ValueError, match="equal parts"):

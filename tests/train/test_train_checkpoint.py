@@ -102,7 +102,7 @@ def test_saves_killed_at_30_random_moments_never_leave_an_unloadable_checkpoint(
     ctx = multiprocessing.get_context("fork")  # torch is already imported: 30 kills in seconds
     rng = random.Random(0)
     unloadable = 0
-    for trial in range(30):
+    for _ in range(30):
         proc = ctx.Process(target=_save_forever, args=(str(tmp_path),))
         proc.start()
         time.sleep(rng.uniform(0.0, 0.25))

@@ -105,3 +105,11 @@ def test_a_parameter_in_two_groups_is_an_error():
     model.param_groups = lambda: {"encoder": [model.loose], "controller": [model.loose]}
     with pytest.raises(ValueError, match="two groups"):
         group_params(model, OptimConfig())
+
+
+def test_micro_batch_halving_keeps_an_even_split():
+    from hrm.train.loop import smaller_divisor
+
+    assert [smaller_divisor(64, m) for m in (64, 32, 2)] == [32, 16, 1]
+    assert smaller_divisor(10, 10) == 5 and smaller_divisor(10, 5) == 2 and smaller_divisor(12, 6) == 3
+    assert smaller_divisor(7, 1) == 1

@@ -106,7 +106,7 @@ def test_oom_halves_the_micro_batch_and_keeps_the_loss(make_config, tmp_path):
     assert (second["micro_batch_size"], second["accumulation"]) == (2, 4)
     a, b = [r["loss"] for r in metrics(ref, "train")], [r["loss"] for r in metrics(oom, "train")]
     assert len(a) == len(b) == 12
-    diff = max(abs(x - y) for x, y in zip(a, b))
+    diff = max(abs(x - y) for x, y in zip(a, b, strict=True))
     print(f"\nOOM halving 8 -> 2: max |loss difference| over 12 steps {diff:.2e}")
     assert diff <= 1e-6
 
@@ -202,3 +202,56 @@ def test_checkpoints_kept_during_training(make_config, tmp_path, keep):
     run = RunDir(tmp_path / "run")
     train_in_process(make_config(train={"checkpoint_every": 5, "keep_checkpoints": keep}), run)
     assert len(list(run.checkpoints.glob("*.pt"))) == keep and not list(run.checkpoints.glob(".*"))
+
+
+def test_gradient_checkpointing_recomputes_to_the_same_weights(make_config, tmp_path):
+    plain, ckpt = RunDir(tmp_path / "plain"), RunDir(tmp_path / "ckpt")
+    train_in_process(make_config(train={"max_steps": 10}), plain)
+    train_in_process(make_config(train={"max_steps": 10, "grad_checkpointing": True}), ckpt)
+    (_, a), (_, b) = final_weights(plain), final_weights(ckpt)
+    assert max(float((a[k] - b[k]).abs().max()) for k in a) < 1e-6  # dropout masks replayed in the recompute
+
+
+def test_a_stop_signal_during_evaluation_cuts_it_short(make_config, tmp_path, monkeypatch):
+    from toy import build_toy
+
+    import hrm.train.loop as loop_module
+    from hrm.train.loop import Trainer
+
+    run = RunDir(tmp_path / "run")
+    trainer = Trainer(make_config(train={"max_steps": 1000, "eval_every": 5}, data={"eval_batch_size": 1}), run,
+                      build_toy, echo=False, install_signals=False)
+    batches = []
+
+    def sigterm_at_the_second_batch():
+        batches.append(1)
+        if len(batches) == 2:
+            trainer.signals.stop, trainer.signals.stop_signal = True, "SIGTERM"
+
+    real = loop_module.evaluate
+    monkeypatch.setattr(loop_module, "evaluate", lambda *a, on_batch, **k: real(
+        *a, on_batch=lambda: (on_batch(), sigterm_at_the_second_batch()), **k))
+    assert trainer.run() == 0
+    assert len(batches) == 2 and not list(run.iter_metrics("eval"))  # 30 more eval batches were not run
+    (stopped,) = events(run, "stopped")
+    assert stopped["step"] == 5
+
+
+def test_a_full_disk_at_a_checkpoint_is_one_error_event_and_training_goes_on(make_config, tmp_path, monkeypatch):
+    import errno
+
+    from hrm.train import checkpoint
+
+    real = checkpoint.save
+
+    def full_at_20(folder, step, state, keep):
+        if step == 20:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(folder, step, state, keep)
+
+    monkeypatch.setattr(checkpoint, "save", full_at_20)
+    run = RunDir(tmp_path / "run")
+    assert train_in_process(make_config(), run) == 0
+    errors = [e for e in events(run) if e["level"] == "error"]
+    assert len(errors) == 1 and "No space left" in errors[0]["message"] and errors[0]["hint"]
+    assert [c.step for c in checkpoint.complete(run.checkpoints)] == [40, 30, 10]

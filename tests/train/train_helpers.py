@@ -76,7 +76,6 @@ def events(run: RunDir, name: str | None = None) -> list[dict[str, Any]]:
 
 
 def final_weights(run: RunDir):
-    import torch
 
     from hrm.train import checkpoint
 
@@ -85,7 +84,6 @@ def final_weights(run: RunDir):
 
 
 def max_abs_diff(a: dict, b: dict) -> float:
-    import torch
 
     return max(float((a[k].float() - b[k].float()).abs().max()) for k in a) if a else 0.0
 
