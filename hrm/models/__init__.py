@@ -21,13 +21,17 @@ from hrm.models.base import (
     TaskModel,
     TaskShape,
 )
+from hrm.models.gpt2 import GPT2, GPT2Config
 from hrm.models.hrm_act import HRMAct, HRMActConfig
 from hrm.models.routed import RoutedConfig, RoutedModel
+from hrm.models.transformer import DirectTransformer, TransformerConfig
 from hrm.ops.puzzle_embedding import SparsePuzzleEmbedding
 
 _REGISTRY: list[tuple[type, type[TaskModel]]] = [
     (HRMActConfig, HRMAct),
     (RoutedConfig, RoutedModel),
+    (GPT2Config, GPT2),
+    (TransformerConfig, DirectTransformer),
 ]
 
 ARCHITECTURES: dict[str, type[TaskModel]] = {cfg.model_fields["arch"].default: model for cfg, model in _REGISTRY}
