@@ -7,8 +7,11 @@ import sys
 import typer
 
 from hrm.commands.build_data import app as build_data_app
+from hrm.commands.compare import compare
 from hrm.commands.doctor import doctor
+from hrm.commands.eval import eval_run
 from hrm.commands.runs import runs
+from hrm.commands.train import train
 from hrm.errors import UserError
 
 app = typer.Typer(
@@ -24,6 +27,9 @@ app = typer.Typer(
 app.command("doctor")(doctor)
 app.command("runs")(runs)
 app.add_typer(build_data_app, name="build-data")
+app.command("compare")(compare)
+app.command("eval")(eval_run)
+app.command("train")(train)
 
 
 def main() -> None:

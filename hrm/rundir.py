@@ -90,26 +90,59 @@ def atomic_write_json(path: Path, obj: Any, durable: bool = True) -> None:
 
 
 class JsonlWriter:
-    """Append-only JSON lines. Each record is written as one whole line and flushed, so a writer
-    killed at any moment leaves no partial line behind for readers to trip on."""
+    """Append-only JSON lines. Each record goes out as one whole line in a single write() on an
+    O_APPEND descriptor, so a writer killed at any moment leaves no partial line behind, and two
+    processes appending (a trainer and its supervisor) never interleave inside a line. A torn last
+    line left by an older writer (e.g. a full disk) is cut off when the file is opened again."""
 
     def __init__(self, path: Path):
         self.path = Path(path)
-        self._file = open(self.path, "a", buffering=1, encoding="utf-8")  # noqa: SIM115
+        _drop_torn_tail(self.path)
+        self._fd: int | None = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
 
     def write(self, record: dict[str, Any]) -> None:
-        line = json.dumps(record, separators=(",", ":"), allow_nan=True, default=_json_default)
-        self._file.write(line + "\n")
-        self._file.flush()
+        line = json.dumps(record, separators=(",", ":"), allow_nan=True, default=_json_default) + "\n"
+        data = line.encode("utf-8")
+        if self._fd is None:
+            raise ValueError(f"{self.path}: writer is closed")
+        written = os.write(self._fd, data)
+        while written < len(data):  # only on a full disk or a signal mid-write; finish the line
+            written += os.write(self._fd, data[written:])
 
     def close(self) -> None:
-        self._file.close()
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
     def __enter__(self) -> JsonlWriter:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _drop_torn_tail(path: Path) -> None:
+    """Truncate a JSONL file after its last newline (bytes a killed writer left unfinished)."""
+    try:
+        with open(path, "rb+") as f:
+            size = f.seek(0, os.SEEK_END)
+            if size == 0:
+                return
+            f.seek(size - 1)
+            if f.read(1) == b"\n":
+                return
+            pos = size
+            while pos > 0:
+                step = min(65536, pos)
+                f.seek(pos - step)
+                cut = f.read(step).rfind(b"\n")
+                if cut >= 0:
+                    f.truncate(pos - step + cut + 1)
+                    return
+                pos -= step
+            f.truncate(0)
+    except FileNotFoundError:
+        return
 
 
 def _json_default(obj: Any) -> Any:
