@@ -311,11 +311,13 @@ class Advisor:
             key=split, split=split, metric=metric, long=s_long, in_distribution=s_in,
         )
 
-    def _check_baseline(self, split: str) -> list[dict[str, Any]]:
+    def _check_baseline(self, split: str, final: bool = False) -> list[dict[str, Any]]:
         w = self.thresholds
         if not self.baseline:
             return []
-        if self.planned_steps:
+        if final:
+            pass  # the run ended: its last evaluation is its result
+        elif self.planned_steps:
             if self._step < w.baseline_after_fraction * self.planned_steps:
                 return []
         elif self._eval_counts[split] < w.baseline_min_evals:
@@ -352,6 +354,8 @@ class Advisor:
 
     def _observe_event(self, rec: Mapping[str, Any]) -> list[dict[str, Any]]:
         name = rec.get("event")
+        if name == "finished":
+            return [e for split in self._evals for e in self._check_baseline(split, final=True)]
         text = f"{rec.get('message', '')} {rec.get('reason', '')}".lower()
         oom = name == "oom" or (name == "crashed" and ("oom" in text or "out of memory" in text))
         if not oom:
