@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from hrm.config import StrictModel, load_config, resolve_config_path
-from hrm.models import ModelConfig, default_model_config
+from hrm.models import HRMActConfig, ModelConfig
 
 TASKS = ("sudoku", "maze", "arc", "sort")
 
@@ -24,9 +24,6 @@ class DataConfig(StrictModel):
     # The `hrm build-data` arguments that create `path` when it is missing, e.g. "sudoku --out data/x".
     build: str = ""
     eval_split: str = "test"
-    # "changed": loss (and accuracy) only on cells whose label differs from the input, e.g. Sudoku's
-    # blanks; givens are copied, so learning them wastes capacity. "all": the reference's choice.
-    loss_cells: Literal["all", "changed"] = "all"
     eval_examples: int = Field(0, ge=0, description="0 = the whole split")
     eval_batch_size: int = Field(0, ge=0, description="0 = the training micro-batch")
 
@@ -83,19 +80,6 @@ class PuzzleEmbOptim(StrictModel):
     weight_decay: float = Field(0.1, ge=0)
 
 
-class Ramp(StrictModel):
-    """A value that moves linearly from `start` to `end` over the first `steps` optimizer steps."""
-
-    start: float = 1.0
-    end: float = 1.0
-    steps: int = Field(0, ge=0)
-
-    def at(self, step: int) -> float:
-        if self.steps <= 0 or step >= self.steps:
-            return self.end if self.steps > 0 else self.start
-        return self.start + (self.end - self.start) * step / self.steps
-
-
 class OptimConfig(StrictModel):
     name: Literal["adamatan2", "adamw"] = "adamatan2"
     lr: float = Field(1e-4, gt=0)
@@ -106,10 +90,8 @@ class OptimConfig(StrictModel):
     min_lr_ratio: float = Field(0.1, ge=0, le=1)
     clip: float = Field(1.0, ge=0, description="max grad norm of groups not configured below; 0 = none")
     groups: Groups = Groups()
+    # The sparse puzzle-embedding table is trained by sign-SGD (the reference's), on the same schedule.
     puzzle_emb: PuzzleEmbOptim = PuzzleEmbOptim()
-    # Routed models only: softmax temperature of the router and weight of its entropy bonus.
-    temperature: Ramp = Ramp(start=1.0, end=1.0)
-    entropy: Ramp = Ramp(start=0.0, end=0.0)
 
     @model_validator(mode="after")
     def _betas_in_range(self) -> OptimConfig:
@@ -147,7 +129,7 @@ class RunConfig(StrictModel):
     preset: str = ""
     seed: int = 0
     data: DataConfig = DataConfig()
-    model: ModelConfig = Field(default_factory=default_model_config)
+    model: ModelConfig = Field(default_factory=HRMActConfig)
     train: TrainConfig = TrainConfig(max_steps=1000)
     optim: OptimConfig = OptimConfig()
     reliability: ReliabilityConfig = ReliabilityConfig()

@@ -27,10 +27,9 @@ IGNORE = -100
 class PuzzleData:
     """One split, its sets joined into a single index space of groups, puzzles and examples."""
 
-    def __init__(self, split: PuzzleSplit, loss_cells: str = "all"):
+    def __init__(self, split: PuzzleSplit):
         self.root = split.root
         self.metadata: DatasetMetadata = split.metadata
-        self.loss_cells = loss_cells
         self._sets = list(split.sets.values())
         ex_off = puz_off = 0
         group_start, group_end, puz_start, puz_end, puz_ident, self._set_starts = [], [], [], [], [], []
@@ -82,8 +81,6 @@ class PuzzleData:
         ignore = self.metadata.ignore_label_id
         if ignore is not None:
             labels[labels == ignore] = IGNORE
-        if self.loss_cells == "changed":
-            labels[labels == inputs] = IGNORE
         puzzle = np.searchsorted(self.puzzle_start, ids, side="right") - 1
         return {
             "inputs": torch.from_numpy(inputs),
@@ -92,8 +89,8 @@ class PuzzleData:
         }
 
 
-def load_data(root: str | Path, split: str, loss_cells: str = "all") -> PuzzleData:
-    return PuzzleData(load_split(Path(root), split), loss_cells)
+def load_data(root: str | Path, split: str) -> PuzzleData:
+    return PuzzleData(load_split(Path(root), split))
 
 
 class GroupSampler:

@@ -73,7 +73,7 @@ def prepare_run(opts: LaunchOptions, config_cls: type[RunConfig] = RunConfig,
         except FileNotFoundError as exc:
             raise UserError(str(exc)) from None
         status = run_status(run)
-        if status.alive:
+        if status.alive and not status.terminal:
             raise RunInUseError(f"{run.path}: a trainer (pid {status.pid}) is still running this run; stop it first")
         if opts.config and "=" not in opts.config:
             echo(f"resuming {run.run_id}: its config.yaml is used, {opts.config} is ignored")

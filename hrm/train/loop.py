@@ -133,14 +133,18 @@ class Trainer:
         if self.install_signals:
             self.signals.install()
 
-        self.train_data: PuzzleData = load_data(cfg.data.path, "train", cfg.data.loss_cells)
-        self.eval_data: PuzzleData = load_data(cfg.data.path, cfg.data.eval_split, cfg.data.loss_cells)
+        self.train_data: PuzzleData = load_data(cfg.data.path, "train")
+        self.eval_data: PuzzleData = load_data(cfg.data.path, cfg.data.eval_split)
         if self.eval_data.seq_len != self.train_data.seq_len:
             raise UserError(f"{cfg.data.path}: splits disagree on seq_len; rebuild the dataset")
 
         rng.seed_all(cfg.seed)  # the same initial weights on every rank
         self.raw_model = self.build_model(cfg.model, self.train_data.metadata).to(self.device)
         self.raw_model.train()
+        # Models that cast to their forward dtype themselves (weights fp32) need no autocast.
+        self.use_autocast = self.dtype_name != "float32" and not hasattr(self.raw_model, "set_forward_dtype")
+        if hasattr(self.raw_model, "set_forward_dtype"):
+            self.raw_model.set_forward_dtype(self.dtype_name)
         if cfg.train.grad_checkpointing:
             setter = getattr(self.raw_model, "set_grad_checkpointing", None)
             if setter is None:
@@ -148,7 +152,9 @@ class Trainer:
             setter(True)
         self.groups = group_params(self.raw_model, cfg.optim)
         self.optimizer = build_optimizer(self.groups, cfg.optim)
-        self.extra_optimizers = list(getattr(self.raw_model, "extra_optimizers", lambda _c: [])(cfg.optim))
+        sparse = getattr(self.raw_model, "sparse_optimizer", None)
+        sparse = sparse(cfg.optim.puzzle_emb.lr, cfg.optim.puzzle_emb.weight_decay) if sparse else None
+        self.extra_optimizers = [sparse] if sparse is not None else []
         self.fwd_model: torch.nn.Module = self.raw_model
         self.compiled = False
         if cfg.train.compile:
@@ -198,7 +204,9 @@ class Trainer:
             from torch.nn.parallel import DistributedDataParallel
 
             ids = [self.ctx.local_rank] if self.device_kind == "cuda" else None
-            self.fwd_model = DistributedDataParallel(self.fwd_model, device_ids=ids)
+            # Buffers (puzzle embeddings, fixed initial states) change identically on every rank:
+            # no need to broadcast them before each forward.
+            self.fwd_model = DistributedDataParallel(self.fwd_model, device_ids=ids, broadcast_buffers=False)
 
     def _horizon(self) -> int:
         t = self.cfg.train
@@ -209,7 +217,7 @@ class Trainer:
         return 0
 
     def _autocast(self) -> contextlib.AbstractContextManager:
-        if self.dtype_name == "float32":
+        if not self.use_autocast:
             return contextlib.nullcontext()
         dtype = torch.bfloat16 if self.dtype_name == "bfloat16" else torch.float16
         return torch.autocast(self.device_kind, dtype=dtype)
@@ -239,7 +247,7 @@ class Trainer:
                 self.sink.event("oom", "warn", f"micro-batch autotune: {micro * 2} rows do not fit, trying {micro}",
                                 hint="the global batch is kept by gradient accumulation", step=self.step)
             finally:
-                self.optimizer.zero_grad(set_to_none=True)
+                self._zero_grad()
                 torch.cuda.empty_cache()
         torch.set_rng_state(state[0])
         torch.cuda.set_rng_state_all(state[1])
@@ -378,7 +386,7 @@ class Trainer:
         self.rollbacks_without_progress += 1
         # The sampler is not rewound (PaLM: skip the data that caused it); the carry may hold NaN.
         self.carries = [self.raw_model.initial_carry(self.micro, self.device) for _ in range(self.accum)]
-        self.optimizer.zero_grad(set_to_none=True)
+        self._zero_grad()
         self.sink.event(
             "rollback", "warn",
             f"{self.cfg.reliability.rollback_after} bad steps in a row ({reason}: {message}); back to step "
@@ -451,7 +459,7 @@ class Trainer:
             try:
                 return self._forward_backward()
             except Exception as exc:
-                self.optimizer.zero_grad(set_to_none=True)
+                self._zero_grad()
                 self.carries = list(saved_carries)
                 self.sampler.load_state_dict(saved_sampler)
                 rng.restore(saved_rng)
@@ -463,6 +471,11 @@ class Trainer:
                     self._compile_fallback(exc)
                 else:
                     raise
+
+    def _zero_grad(self) -> None:
+        self.optimizer.zero_grad(set_to_none=True)
+        for opt in self.extra_optimizers:
+            opt.zero_grad(set_to_none=True)
 
     def _halve_micro(self, exc: BaseException) -> None:
         if self.ctx.enabled or self.micro == 1:
@@ -549,6 +562,10 @@ class Trainer:
             "step_time_s": seconds / max(window["steps"], 1),
             "peak_mem_gb": peak_memory_gb(self.device),
         }
+        flops = getattr(self.raw_model, "flops_per_example", None)
+        if flops is not None:  # model FLOPs actually run per second (forward + backward of each slot)
+            calls = window["steps"] * self.accum * self.micro * self.ctx.world_size
+            record["tflops_per_s"] = flops(True) * calls / seconds / 1e12
         if count > 0:
             record.update({k: v / count for k, v in figs.items() if k != "count"})
         if window["skipped"]:
@@ -596,9 +613,9 @@ class Trainer:
         for opt in self.extra_optimizers:
             for pg in opt.param_groups:
                 pg["lr"] = pg.setdefault("base_lr", pg["lr"]) * factor
-        setter = getattr(self.raw_model, "set_schedule", None)
-        if setter is not None:
-            setter(temperature=o.temperature.at(self.step), entropy_weight=o.entropy.at(self.step))
+        set_epoch = getattr(self.raw_model, "set_epoch", None)  # routed models: temperature schedule
+        if set_epoch is not None:
+            set_epoch(self._epoch())
         return lr
 
     # ---------------------------------------------------------------------------------------------
@@ -642,9 +659,7 @@ class Trainer:
                 self.scaler.update()
                 for opt in self.extra_optimizers:
                     opt.step()
-            self.optimizer.zero_grad(set_to_none=True)
-            for opt in self.extra_optimizers:
-                opt.zero_grad(set_to_none=True)
+            self._zero_grad()
             self.examples += result.examples
             self.step += 1
             self.heartbeat.progress(self.step, "running")  # "starting" until the first step is through

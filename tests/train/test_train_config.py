@@ -4,7 +4,6 @@ import pytest
 from toy import ToyRunConfig
 
 from hrm.config import ConfigError, load_config
-from hrm.train.config import Ramp
 
 
 def test_typo_wrong_type_and_out_of_range_reported_at_once_with_paths(tmp_path):
@@ -40,9 +39,3 @@ def test_betas_and_gate_ranges():
     with pytest.raises(ValueError, match="gate.min"):
         ToyRunConfig.model_validate({"gate": {"step": 10, "min": 2}})
     assert ToyRunConfig.model_validate({"gate": {"step": 10, "min": 0.5}}).gate.metric == "exact_accuracy"
-
-
-def test_ramp_moves_linearly_then_holds():
-    r = Ramp(start=2.0, end=1.0, steps=10)
-    assert [r.at(s) for s in (0, 5, 10, 50)] == [2.0, 1.5, 1.0, 1.0]
-    assert Ramp(start=0.3, end=9.0, steps=0).at(100) == 0.3

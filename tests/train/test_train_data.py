@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 from toy import write_toy_dataset
 
 from hrm.data.format import DatasetError, DatasetMetadata, write_split
@@ -76,13 +77,15 @@ def test_puzzles_with_several_examples_yield_all_of_them_and_identifiers_follow(
     assert batch["inputs"].dtype.is_floating_point is False and batch["inputs"].shape == (3, 4)
 
 
-def test_labels_map_ignore_to_minus_100_and_changed_cells_mode(toy_data):
-    data = load_data(toy_data, "train")
-    b = data.batch(np.arange(8))
-    assert (b["labels"] == 0).sum() == 0  # ignore_label_id 0 never reaches the loss
-    changed = load_data(toy_data, "train", loss_cells="changed").batch(np.arange(8))
-    same = b["labels"] == b["inputs"]
-    assert (changed["labels"][same] == IGNORE).all() and (changed["labels"][~same] == b["labels"][~same]).all()
+def test_labels_map_ignore_label_id_to_minus_100(tmp_path):
+    root = write_toy_dataset(tmp_path / "d")
+    path = root / "train" / "all__labels.npy"
+    labels = np.load(path)
+    labels[1, :3] = 0  # ignore_label_id of the toy set
+    np.save(path, labels)
+    b = load_data(root, "train").batch(np.arange(4))
+    assert b["labels"][1, :3].tolist() == [IGNORE] * 3 and (b["labels"][0] > 0).all()
+    assert b["inputs"].dtype == torch.int64 and b["puzzle_identifiers"].shape == (4,)
 
 
 def test_eval_subset_is_fixed_and_sharded(toy_data):
