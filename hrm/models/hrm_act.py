@@ -193,9 +193,10 @@ class HRMAct(TaskModel):
 
     # ---- the recurrence ---------------------------------------------------------------------------
     def _reason(
-        self, z_H: torch.Tensor, z_L: torch.Tensor, x: torch.Tensor, cos_sin: CosSin | None, trace: Trace
+        self, z_H: torch.Tensor, z_L: torch.Tensor, x: torch.Tensor, cos_sin: CosSin | None, trace: Trace | None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """One segment: H_cycles x L_cycles updates. Only the last L and H update keep a graph unless bptt."""
+        """One segment: H_cycles x L_cycles updates. Only the last L and H update keep a graph unless bptt.
+        Residuals and alphas go into `trace` (None: not recorded, e.g. for the target pass)."""
         cfg = self.cfg
         grad_on = torch.is_grad_enabled()
         full_graph = cfg.grad == "bptt"
@@ -205,16 +206,19 @@ class HRMAct(TaskModel):
             if self.router is not None:
                 with torch.set_grad_enabled(grad_on and (full_graph or last_h)):
                     gates = self.router(z_H.mean(dim=1))
-                trace.alphas.append(gates)
+                if trace is not None:
+                    trace.alphas.append(gates)
             for step in range(cfg.L_cycles):
                 keep_graph = full_graph or (last_h and step == cfg.L_cycles - 1)
                 with torch.set_grad_enabled(grad_on and keep_graph):
                     new = self.L_level(z_L, z_H + x, cos_sin, gates)
-                trace.residual_l.append(_residual(new, z_L))
+                if trace is not None:
+                    trace.residual_l.append(_residual(new, z_L))
                 z_L = new
             with torch.set_grad_enabled(grad_on and (full_graph or last_h)):
                 new = self.H_level(z_H, z_L, cos_sin)
-            trace.residual_h.append(_residual(new, z_H))
+            if trace is not None:
+                trace.residual_h.append(_residual(new, z_H))
             z_H = new
         return z_H, z_L
 
@@ -270,7 +274,7 @@ class HRMAct(TaskModel):
                 new_halted = new_halted & (steps >= min_steps)
                 if cfg.act_continue:
                     # Bootstrapped target from the next segment (no replay buffer: many rows in parallel).
-                    next_H, _ = self._reason(z_H, z_L, x, cos_sin, Trace())
+                    next_H, _ = self._reason(z_H, z_L, x, cos_sin, None)
                     next_halt, next_continue = self._q_logits(next_H)
                     target = torch.sigmoid(torch.where(is_last, next_halt, torch.maximum(next_halt, next_continue)))
 
