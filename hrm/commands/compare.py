@@ -75,7 +75,7 @@ def compare(
                                 aug_temperature=aug_temperature, augment=augment, halt_max_steps=halt_max_steps,
                                 eval_act=eval_act, vote=vote, device=device, batch_size=batch_size, seed=seed,
                                 threads=threads)
-        models, puzzle_ids, meta = evaluate_models(specs, data, settings, quiet=as_json)
+        models, puzzle_ids, meta = evaluate_models(specs, data, settings)
         meta["command"] = "hrm compare " + " ".join(shlex.quote(a) for a in sys.argv[2:])
     try:
         results = build_results(models, ks, candidate=candidate, n_resamples=n_resamples, seed=seed, meta=meta)

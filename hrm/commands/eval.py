@@ -40,7 +40,7 @@ def eval_run(
                             aug_temperature=aug_temperature, augment=augment, halt_max_steps=halt_max_steps,
                             eval_act=eval_act, vote=vote, device=device, batch_size=batch_size, seed=seed,
                                 threads=threads)
-    models, _ids, meta = evaluate_models({"model": [str(source)]}, data, settings, quiet=as_json)
+    models, _ids, meta = evaluate_models({"model": [str(source)]}, data, settings)
     results = build_results(models, ks, seed=seed, meta=meta)
     summary = eval_summary(results)
     if as_json:

@@ -47,6 +47,7 @@ def _model_summary(m: ModelOutcomes, confidence: float, n_resamples: int, seed: 
         "seeds": m.seeds,
         "params": int(m.runs[0].params),
         "forward_passes_per_answer": float(np.mean([r.forward_passes_per_answer for r in m.runs])),
+        "flops_per_answer": _mean([r.flops_per_answer for r in m.runs]),
         "wall_time_s": _mean(train_times),
         "eval_wall_time_s": float(np.mean([r.eval_wall_time_s for r in m.runs])),
         "exact_accuracy": exact.point,

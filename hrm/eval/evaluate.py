@@ -153,13 +153,29 @@ def model_predictor(model: torch.nn.Module, device: str, overrides: dict[str, An
     return predict
 
 
+def flops_per_answer(model: torch.nn.Module, overrides: dict[str, Any]) -> float | None:
+    """The model's own matmul-FLOP count of one predict call per row, under the eval overrides."""
+    count = getattr(model, "flops_per_example", None)
+    if count is None:
+        return None
+    cfg = getattr(model, "cfg", None)
+    if not overrides or cfg is None:
+        return float(count(train=False))
+    model.cfg = cfg.model_copy(update=overrides)
+    try:
+        return float(count(train=False))
+    finally:
+        model.cfg = cfg
+
+
 def evaluate_run(run: LoadedRun, data: EvalSet, task, settings: EvalSettings, progress=None) -> RunOutcomes:
     """Canonical + n attempts per puzzle for one run, verified; see hrm.eval.sampling."""
     from hrm.rundir import RunDir, summarize
 
     augment = settings.augments(run.autoregressive)
     temperature = settings.temperature if run.autoregressive else settings.aug_temperature
-    predict = model_predictor(run.model, run.device, predict_overrides(run.model, settings))
+    overrides = predict_overrides(run.model, settings)
+    predict = model_predictor(run.model, run.device, overrides)
     with torch.no_grad():
         att = run_attempts(predict, task, data, settings.n_samples, augment=augment, temperature=temperature,
                            seed=settings.seed, batch_size=settings.batch_size, vote=settings.vote, progress=progress)
@@ -170,6 +186,6 @@ def evaluate_run(run: LoadedRun, data: EvalSet, task, settings: EvalSettings, pr
         run=str(run.source), seed=int(run.config.seed), n=att.n, correct=att.correct, label_exact=att.label_exact,
         first_correct=att.first_correct, first_label_exact=att.first_label_exact, first_cell_accuracy=att.first_cell_accuracy, params=run.params,
         forward_passes_per_answer=att.forward_passes_per_answer, train_wall_time_s=train_seconds,
-        eval_wall_time_s=att.seconds, vote_rank=att.vote_rank,
+        eval_wall_time_s=att.seconds, vote_rank=att.vote_rank, flops_per_answer=flops_per_answer(run.model, overrides),
         extra={"step": run.step, "augment": augment, "temperature": temperature},
     )

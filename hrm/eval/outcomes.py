@@ -40,6 +40,7 @@ class RunOutcomes:
     train_wall_time_s: float | None = None
     eval_wall_time_s: float = 0.0
     vote_rank: np.ndarray | None = None
+    flops_per_answer: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -69,7 +70,8 @@ class RunOutcomes:
             "first_cell_accuracy": self.first_cell_accuracy, "params": self.params,
             "forward_passes_per_answer": self.forward_passes_per_answer,
             "train_wall_time_s": self.train_wall_time_s, "eval_wall_time_s": self.eval_wall_time_s,
-            "vote_rank": None if self.vote_rank is None else self.vote_rank.tolist(), "extra": self.extra,
+            "vote_rank": None if self.vote_rank is None else self.vote_rank.tolist(),
+            "flops_per_answer": self.flops_per_answer, "extra": self.extra,
         }
 
     @classmethod

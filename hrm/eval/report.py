@@ -12,7 +12,7 @@ from typing import Any
 
 COMPARISON_HEADERS = ["model", "Pass@{k} [CI]", "{cand} minus model [CI]", "Welch t / p", "d / g", "McNemar p"]
 ACCURACY_HEADERS = ["model", "exact (verifier) [CI]", "label-exact", "cell acc.", "vote pass@1", "vote pass@2"]
-COMPUTE_HEADERS = ["model", "params", "fwd/answer", "train time", "eval time", "seeds"]
+COMPUTE_HEADERS = ["model", "params", "fwd/answer", "GFLOP/answer", "train time", "eval time", "seeds"]
 
 
 def _pct(x: float | None) -> str:
@@ -67,6 +67,7 @@ def accuracy_rows(results: dict[str, Any]) -> list[list[str]]:
 
 def compute_rows(results: dict[str, Any]) -> list[list[str]]:
     return [[m["name"], _params(m["params"]), _num(m["forward_passes_per_answer"], ".1f"),
+             _num(None if m.get("flops_per_answer") is None else m["flops_per_answer"] / 1e9, ".3f"),
              _duration(m["wall_time_s"]), _duration(m["eval_wall_time_s"]), str(len(m["seeds"]))]
             for m in results["models"]]
 
@@ -161,7 +162,8 @@ def markdown_report(results: dict[str, Any], title: str = "HRM vs baselines") ->
               "seeds exceeds 1/2.",
               "- exact (verifier): the canonical attempt only (no augmentation, greedy). Cell accuracy is per cell "
               "and is not puzzle accuracy. Voting: distinct answers over attempts ranked by votes.",
-              "- fwd/answer: model forward calls per answer (HRM: ACT segments; GPT-2: decoding steps).", ""]
+              "- fwd/answer: model forward calls per answer (HRM: ACT segments; GPT-2: decoding steps); "
+              "GFLOP/answer: matmul FLOPs of one answer, from each model's own count.", ""]
     extra = notes(results)
     if extra:
         parts += ["## Notes", ""] + [f"- {n}" for n in extra] + [""]

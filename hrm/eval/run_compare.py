@@ -71,7 +71,7 @@ def train_configs(
 
 
 def evaluate_models(
-    specs: dict[str, list[str]], data: Path | None, settings: EvalSettings, quiet: bool = False
+    specs: dict[str, list[str]], data: Path | None, settings: EvalSettings
 ) -> tuple[list[ModelOutcomes], list[int], dict[str, Any]]:
     """Evaluate every run of every model on the same puzzles with the same settings."""
     from hrm.data.format import read_task
@@ -102,9 +102,8 @@ def evaluate_models(
             if arch is not None and run.arch != arch:
                 raise UserError(f"--model {name}: runs mix architectures ({arch} and {run.arch}); one model per name")
             arch = run.arch
-            if not quiet:
-                progress_line(f"evaluating {name}: {source} ({eval_set.n_puzzles} puzzles x "
-                              f"{1 + settings.n_samples} attempts)")
+            progress_line(f"evaluating {name}: {source} ({eval_set.n_puzzles} puzzles x "
+                          f"{1 + settings.n_samples} attempts)")
             runs.append(evaluate_run(run, eval_set, task, settings))
             del run
         models.append(ModelOutcomes(name, arch, runs))

@@ -9,7 +9,9 @@ output projections scaled by 1/sqrt(2 * n_layer); biases zero. Layer names follo
 A puzzle of S tokens becomes one sequence `puzzle, SEP, answer` (SEP is a token added after the
 dataset's vocabulary). Training is teacher-forced: the loss is cross-entropy on the S answer
 tokens. The answer target is the label where the dataset has one and the input token where it
-does not (givens, padding), so a generated answer is complete and can be verified as is.
+does not (givens, padding), so a generated answer is complete and can be verified as is. With
+`loss_on: changed` (HRM's CPU recipe) the loss covers only the cells to fill, and generation
+writes every non-blank input cell as given, so the model only ever chooses the blanks.
 `predict` decodes greedily or samples with a temperature, with a preallocated key/value cache
 (one forward call per generated token: S calls per answer).
 """
@@ -29,6 +31,7 @@ from hrm.config import StrictModel
 from hrm.errors import UserError
 from hrm.models.base import (
     Batch,
+    ModelConfigError,
     Prediction,
     StatelessCarry,
     StepOutput,
@@ -37,6 +40,7 @@ from hrm.models.base import (
     check_overrides,
     stateless_carry,
 )
+from hrm.models.targets import LossOn
 from hrm.ops.losses import IGNORE_INDEX
 
 KVCache = list[tuple[torch.Tensor, torch.Tensor]]
@@ -51,6 +55,8 @@ class GPT2Config(StrictModel):
     dropout: float = Field(0.0, ge=0, lt=1)
     layer_norm_eps: float = Field(1e-5, gt=0)
     init_std: float = Field(0.02, gt=0)
+    loss_on: LossOn = "all"
+    blank_token: int = Field(1, ge=0, description="with loss_on: changed, the input token of cells to fill")
     hf_weights: str | None = Field(None, description="local folder with Hugging Face GPT-2 weights (never downloaded)")
 
 
@@ -157,8 +163,10 @@ class GPT2LM(nn.Module):
 
     @torch.no_grad()
     def generate(self, prompt: torch.Tensor, n_tokens: int, temperature: float = 0.0,
-                 generator: torch.Generator | None = None, banned: list[int] | None = None) -> torch.Tensor:
-        """Continue `prompt` (B, T) by n_tokens: greedy at temperature 0, else sampled."""
+                 generator: torch.Generator | None = None, banned: list[int] | None = None,
+                 forced: torch.Tensor | None = None) -> torch.Tensor:
+        """Continue `prompt` (B, T) by n_tokens: greedy at temperature 0, else sampled. `forced`
+        (B, n_tokens) holds tokens to write instead of the model's choice (-1: the model chooses)."""
         b, t = prompt.shape
         dtype = torch.get_autocast_dtype(prompt.device.type) if torch.is_autocast_enabled(prompt.device.type) \
             else self.wte.weight.dtype
@@ -173,6 +181,8 @@ class GPT2LM(nn.Module):
                 nxt = torch.multinomial(torch.softmax(step / temperature, dim=-1), 1, generator=generator)
             else:
                 nxt = step.argmax(dim=-1, keepdim=True)
+            if forced is not None:
+                nxt = torch.where(forced[:, i:i + 1] >= 0, forced[:, i:i + 1], nxt)
             out[:, i:i + 1] = nxt
             if i + 1 < n_tokens:
                 logits = self(nxt, cache, start=t + i)
@@ -190,6 +200,10 @@ class GPT2(TaskModel):
 
     def __init__(self, cfg: GPT2Config, shape: TaskShape):
         super().__init__()
+        if cfg.loss_on == "changed" and not 0 <= cfg.blank_token < shape.vocab_size:
+            raise ModelConfigError(
+                f"model.blank_token {cfg.blank_token} is not a token of this dataset (vocab_size {shape.vocab_size})"
+            )
         self.cfg, self.shape = cfg, shape
         self.sep = shape.vocab_size  # the separator between puzzle and answer: one token past the dataset's
         self.lm = GPT2LM(cfg, vocab_size=shape.vocab_size + 1, n_positions=2 * shape.seq_len)
@@ -215,7 +229,11 @@ class GPT2(TaskModel):
         with self._autocast(inputs.device):
             logits = self.lm(torch.cat((self._prompt(inputs), target[:, :-1]), dim=1))
         logits = logits[:, s:].float()  # position s + i (SEP, then answer token i-1) predicts answer token i
-        lm_loss = F.cross_entropy(logits.transpose(1, 2), target, reduction="none").mean(dim=1).mean()
+        # loss_on all: every answer token (copying the givens too); changed: only the cells to fill,
+        # as HRM's recipe, and predict() writes the givens itself.
+        loss_target = target if self.cfg.loss_on == "all" else torch.where(target == inputs, IGNORE_INDEX, target)
+        per_cell = F.cross_entropy(logits.transpose(1, 2), loss_target, reduction="none", ignore_index=IGNORE_INDEX)
+        lm_loss = (per_cell.sum(1) / (loss_target != IGNORE_INDEX).sum(1).clamp_min(1)).mean()
         with torch.no_grad():
             mask = labels != IGNORE_INDEX
             right = (logits.argmax(-1) == labels) & mask
@@ -243,9 +261,13 @@ class GPT2(TaskModel):
         self.eval()
         try:
             with self._autocast(inputs.device):
+                forced = None
+                if self.cfg.loss_on == "changed":  # givens are written as given, the model fills the blanks
+                    forced = torch.where(inputs == self.cfg.blank_token, -1, inputs)
                 tokens = self.lm.generate(self._prompt(inputs), self.shape.seq_len,
                                           temperature=float(eval_overrides.get("temperature", 0.0)),
-                                          generator=eval_overrides.get("generator"), banned=[self.sep])
+                                          generator=eval_overrides.get("generator"), banned=[self.sep],
+                                          forced=forced)
         finally:
             self.train(was_training)
         steps = torch.full((inputs.shape[0],), self.shape.seq_len, dtype=torch.int32, device=inputs.device)

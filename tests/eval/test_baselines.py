@@ -90,6 +90,27 @@ def test_gpt2_learns_to_write_an_answer_including_unlabelled_cells():
     assert torch.equal(tokens, expected)
 
 
+def test_gpt2_with_loss_on_changed_only_fills_the_blanks():
+    torch.manual_seed(0)
+    model = build_model(GPT2Config(n_layer=1, n_head=2, d_model=16, loss_on="changed"), SUDOKU)
+    data = batch(3)
+    tokens = model.predict(data, temperature=1.0, generator=torch.Generator().manual_seed(0)).tokens
+    given = data["inputs"] != 1
+    assert torch.equal(tokens[given], data["inputs"][given])
+    # the loss is the cross-entropy of the cells to fill only (labels equal to the input are skipped)
+    data["labels"] = torch.where(given, data["inputs"], data["labels"])
+    _, out = model(model.initial_carry(3, "cpu"), data)
+    seq = torch.cat((data["inputs"], torch.full((3, 1), 11), data["labels"][:, :-1]), dim=1)
+    logits = model.lm(seq)[:, 81:]
+    ce = torch.nn.functional.cross_entropy(logits.transpose(1, 2), data["labels"], reduction="none")
+    fill = data["labels"] != data["inputs"]
+    expected = ((ce * fill).sum(1) / fill.sum(1)).mean()
+    assert out.loss.item() == pytest.approx(expected.item(), rel=1e-5)
+    assert out.loss.item() != pytest.approx(ce.mean(1).mean().item(), rel=1e-3)
+    with pytest.raises(ModelConfigError, match="blank_token"):
+        build_model(GPT2Config(loss_on="changed", blank_token=40), SUDOKU)
+
+
 def test_direct_transformer_is_hrm_without_recurrence_and_q_head():
     hrm = build_model(HRMActConfig(), SUDOKU)
     tf = build_model(TransformerConfig(), SUDOKU)

@@ -88,3 +88,14 @@ def test_sampling_needs_logits():
     pred = Prediction(tokens=torch.zeros(1, 3, dtype=torch.long), steps=torch.ones(1))
     with pytest.raises(UserError, match="logits"):
         sample_from_logits(pred, 1.0, torch.Generator())
+
+
+def test_flops_per_answer_follows_the_eval_overrides():
+    from hrm.eval.evaluate import flops_per_answer
+
+    model = small_hrm()
+    base = flops_per_answer(model, {})
+    assert base == model.flops_per_example(train=False)
+    assert flops_per_answer(model, {"halt_max_steps_eval": 4}) == pytest.approx(2 * base, rel=0.05)
+    assert model.cfg.halt_max_steps_eval is None  # restored
+    assert flops_per_answer(torch.nn.Linear(2, 2), {}) is None
