@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -100,12 +101,20 @@ def evaluate_checkpoint(source: str | Path, split: str = "", data_path: str | Pa
                         max_examples: int = 0, batch_size: int = 256, device: str = "cpu") -> Figures:
     """Load a run (newest valid checkpoint) or one checkpoint file and score it on `split` of its
     dataset (or of `data_path`, a dataset with the same tokens); also train_time_s and step."""
-    import torch
-
     from hrm.eval.evaluate import load_run
-    from hrm.eval.sampling import load_eval_set
 
     run = load_run(source, device=device)
+    return evaluate_loaded(run, data_path, split, max_examples, batch_size)
+
+
+def evaluate_loaded(run: Any, data_path: str | Path | None = None, split: str = "", max_examples: int = 0,
+                    batch_size: int = 256) -> Figures:
+    """Score an already loaded run (hrm.eval.evaluate.LoadedRun) on one split."""
+    import torch
+
+    from hrm.eval.sampling import load_eval_set
+
+    device = run.device
     task = run.config.data.task
     root = Path(data_path) if data_path is not None else Path(run.config.data.path)
     split = split or run.config.data.eval_split
