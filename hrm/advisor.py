@@ -305,7 +305,8 @@ class Advisor:
             "no_gain_long", "warn",
             f"{metric} on {split} is {s_long:.1%} against {s_in:.1%} on {base[0]}: what was learned at the trained "
             "length does not carry over to longer inputs",
-            "learned absolute positions cannot reach unseen positions: use model.pos_encodings=rope; give the model "
+            "learned absolute positions never trained past the trained length: try model.pos_encodings=rope (or grid) "
+            "where the task allows; give the model "
             "more inner iterations (model.inner_steps, or H_cycles/L_cycles) or a longer HRM period (model.hrm_T); "
             "train on mixed lengths (a curriculum) rather than one",
             key=split, split=split, metric=metric, long=s_long, in_distribution=s_in,
@@ -388,6 +389,12 @@ def _number(value: Any) -> float | None:
         return None
     value = float(value)
     return value if math.isfinite(value) else None
+
+
+def event_kwargs(event: Mapping[str, Any]) -> dict[str, Any]:
+    """An advisor event as keyword arguments of `Sink.event(event, level, message, hint, step, **extra)`
+    (the trainer writes it like its own events; its time stamp is the sink's)."""
+    return {k: v for k, v in event.items() if k != "t"}
 
 
 def physical_memory_gb() -> float | None:

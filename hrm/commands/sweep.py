@@ -8,6 +8,8 @@ import typer
 def sweep(
     spec_file: str = typer.Argument(..., help="A sweep YAML (path, or a name in configs/sweeps/).",
                                     show_default=False),
+    overrides: list[str] = typer.Argument(None, help="key=value for every run, e.g. train.max_steps=100.",
+                                          show_default=False),
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Runs at a time; each gets cores / jobs threads."),
     logs_dir: Path = typer.Option(Path("logs"), "--logs-dir", help="Folder holding the run directories."),
     out: Path = typer.Option(None, "--out", help="CSV path (default: <logs>/sweeps/<name>.csv)."),
@@ -29,10 +31,20 @@ def sweep(
     from hrm.sweep.spec import load_sweep, swept_keys
     from hrm.sweep.task_metrics import task_columns
     from hrm.train.config import RunConfig
+    from hrm.train.launch import _ensure_dataset
 
     spec, path = load_sweep(spec_file)
-    runner = SweepRunner(spec, path, logs_dir, jobs=jobs, echo=typer.echo)
-    runner.prepare(check=lambda base, overrides: load_config(RunConfig, base, overrides))
+    runner = SweepRunner(spec, path, logs_dir, jobs=jobs, echo=typer.echo, overrides=list(overrides or []))
+    datasets: dict[str, RunConfig] = {}
+
+    def check(base: Path, cell_overrides: list[str]) -> None:
+        cfg = load_config(RunConfig, base, cell_overrides)
+        datasets.setdefault(cfg.data.path, cfg)
+
+    runner.prepare(check=check)
+    if not dry_run:  # build missing datasets once here, not in several parallel runs at the same time
+        for cfg in datasets.values():
+            _ensure_dataset(cfg, typer.echo)
     typer.echo(f"sweep {spec.name}: {len(runner.cells)} runs ({len(runner.cells) // len(spec.seeds)} settings x "
                f"{len(spec.seeds)} seeds), {jobs} at a time, {runner.threads} thread(s) each")
     if dry_run:

@@ -66,20 +66,47 @@ def cell_state(run: RunDir) -> str:
     return "resume"
 
 
-def sets_key(spec: SweepSpec, key: str) -> bool:
+def sets_key(spec: SweepSpec, key: str, extra: list[str] = ()) -> bool:  # type: ignore[assignment]
     """Whether the sweep itself sets `key` (so the runner leaves it alone)."""
     node: Any = spec.config
     for part in key.split("."):
         node = node.get(part) if isinstance(node, dict) else None
-    in_overrides = any(o.split("=", 1)[0].strip() == key for o in spec.overrides)
+    in_overrides = any(o.split("=", 1)[0].strip() == key for o in [*spec.overrides, *extra])
     return node is not None or in_overrides or key in swept_keys(spec)
+
+
+def _leaves(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict) and value:
+            out.update(_leaves(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def _nested(data: Any, dotted: str) -> tuple[bool, Any]:
+    for part in dotted.split("."):
+        if not isinstance(data, dict) or part not in data:
+            return False, None
+        data = data[part]
+    return True, data
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
+        return float(a) == float(b)
+    return a == b
 
 
 class SweepRunner:
     def __init__(self, spec: SweepSpec, spec_path: Path, logs_dir: Path, jobs: int = 1,
                  train_command: list[str] | None = None, echo: Callable[[str], None] = print,
-                 cores: int | None = None):
+                 cores: int | None = None, overrides: list[str] | None = None):
         self.spec, self.spec_path, self.logs_dir = spec, Path(spec_path), Path(logs_dir)
+        self.extra = list(overrides or [])  # key=value from the command line, for every cell
         self.jobs = max(1, jobs)
         self.train_command = list(train_command or TRAIN_COMMAND)
         self.threads = threads_per_job(self.jobs, cores)
@@ -105,10 +132,46 @@ class SweepRunner:
         if check is not None:
             for cell in self.cells:
                 check(self.base_yaml, self.cell_overrides(cell))
+        stale = {c.run_id: d for c in self.cells if self.run_dir(c).config.is_file() and (d := self.conflicts(c))}
+        if stale:
+            from hrm.errors import UserError
+
+            lines = "; ".join(f"{rid} ({', '.join(d[:3])})" for rid, d in list(stale.items())[:4])
+            raise UserError(f"{len(stale)} run(s) of sweep '{self.spec.name}' exist in {self.logs_dir} with other "
+                            f"settings: {lines}. Rename the sweep (name:) or move those runs away; a rerun only "
+                            "reuses runs made with the same settings")
 
     def cell_overrides(self, cell: Cell) -> list[str]:
-        extra = [] if sets_key(self.spec, "train.threads") else [f"train.threads={self.threads}"]
-        return [*self.spec.overrides, *cell.overrides(), *extra, f"seed={cell.seed}"]
+        threads = [] if sets_key(self.spec, "train.threads", self.extra) else [f"train.threads={self.threads}"]
+        return [*self.spec.overrides, *self.extra, *cell.overrides(), *threads, f"seed={cell.seed}"]
+
+    def expected(self, cell: Cell) -> dict[str, Any]:
+        """The values this sweep sets for a cell (inline config leaves and every override), which an
+        existing run of the same id must hold to count as this cell."""
+        from hrm.config import parse_override
+
+        want = _leaves(self.spec.config)
+        for text in self.cell_overrides(cell):
+            path, value = parse_override(text)
+            want[".".join(path)] = value
+        want.pop("train.threads", None)  # a resource setting, not part of the result
+        return want
+
+    def conflicts(self, cell: Cell) -> list[str]:
+        """Settings in which the cell's existing run differs from what the sweep asks now."""
+        import yaml
+
+        run = self.run_dir(cell)
+        try:
+            config = yaml.safe_load(run.config.read_text()) or {}
+        except (OSError, yaml.YAMLError):
+            return []
+        out = []
+        for key, value in self.expected(cell).items():
+            found, have = _nested(config, key)
+            if found and not _same(have, value):
+                out.append(f"{key}: run has {have!r}, sweep asks {value!r}")
+        return out
 
     def command(self, cell: Cell, state: str) -> list[str]:
         logs = ["--logs-dir", str(self.logs_dir)]

@@ -221,3 +221,23 @@ def test_replay_reads_a_run_directory(tmp_path):
     with open(run / "events.jsonl", "w") as f:
         f.write(json.dumps({"t": 2000.0, "step": 300, "event": "finished", "level": "info"}) + "\n")
     assert rules_fired(replay(run)) == ["uniform_alphas"]
+
+
+def test_event_kwargs_fit_a_sink_event_call():
+    from hrm.advisor import event_kwargs
+    from hrm.rundir import event_record
+
+    (event,) = advisor().observe({"t": 1.0, "step": 5, "kind": "system", "rss_gb": 23.0})
+
+    def sink_event(event, level="info", message="", hint="", step=None, **extra):  # Sink.event's signature
+        return event_record(event, level, message, hint, step, **extra)
+
+    again = sink_event(**event_kwargs(event))
+    assert {k: v for k, v in again.items() if k != "t"} == {k: v for k, v in event.items() if k != "t"}
+
+
+def test_finished_run_is_judged_against_the_baseline():
+    a = advisor(planned_steps=0)
+    assert a.observe(evaluation(100, "test", exact_accuracy=0.2)) == []  # one eval, no plan: too early
+    events = a.observe({"t": 2000.0, "step": 100, "event": "finished", "level": "info"})
+    assert rules_fired(events) == ["worse_than_baseline"]

@@ -83,8 +83,8 @@ def test_subsample_keeps_test_and_cuts_train(tmp_path, sort_data):
 
 
 def test_subsample_keeps_augmented_groups_whole(tmp_path, sudoku_data):
-    from hrm.data.sudoku_build import SudokuOptions, build_sudoku
     from hrm.data.progress import QuietReporter
+    from hrm.data.sudoku_build import SudokuOptions, build_sudoku
 
     src = tmp_path / "aug"
     build_sudoku(SudokuOptions(out=src, num_train=12, num_test=4, num_aug=2, workers=1, seed=5), QuietReporter())

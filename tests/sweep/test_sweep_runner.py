@@ -170,3 +170,26 @@ def test_baseline_cells_feed_the_advisor(tmp_path, fake_env):
     # lr 1e-3 reaches exact 0.1 against the baseline's 0.5 (fake trainer: exact = lr * 100)
     assert by_lr[1e-3]["advisor"] == "worse_than_baseline"
     assert by_lr[5e-3]["advisor"] == ""
+
+
+def test_existing_run_with_other_settings_is_refused(tmp_path, fake_env):
+    from hrm.errors import UserError
+
+    logs = tmp_path / "logs"
+    runner = runner_for(write_spec(tmp_path, grid={"model.hidden_size": [8]}, seeds=[0]), logs)
+    runner.prepare()
+    runner.run()
+    changed = runner_for(write_spec(tmp_path, grid={"model.hidden_size": [8]}, seeds=[0],
+                                    config={"data": {"task": "sort"}, "optim": {"lr": 2e-3}}), logs)
+    with pytest.raises(UserError, match=r"optim.lr: run has 0.001, sweep asks 0.002"):
+        changed.prepare()
+    same_with_other_threads = runner_for(write_spec(tmp_path, grid={"model.hidden_size": [8]}, seeds=[0]), logs,
+                                         jobs=2, cores=4)
+    same_with_other_threads.prepare()  # threads are a resource, not a setting: the run is reused
+    assert [o.action for o in same_with_other_threads.run()] == ["skipped"]
+
+
+def test_command_line_overrides_reach_every_cell(tmp_path):
+    runner = runner_for(write_spec(tmp_path), tmp_path / "logs", overrides=["train.max_steps=7"])
+    assert all("train.max_steps=7" in runner.cell_overrides(c) for c in runner.cells)
+    assert runner.expected(runner.cells[0])["train.max_steps"] == 7
