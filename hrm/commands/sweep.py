@@ -45,6 +45,11 @@ def sweep(
     if not dry_run:  # build missing datasets once here, not in several parallel runs at the same time
         for cfg in datasets.values():
             _ensure_dataset(cfg, typer.echo)
+    from hrm.sweep.runner import available_cores
+
+    if jobs > available_cores():
+        typer.secho(f"warning: --jobs {jobs} exceeds the {available_cores()} core(s) here: runs will share cores "
+                    "and each will be slower (their tokens_per_s too)", fg="yellow", err=True)
     typer.echo(f"sweep {spec.name}: {len(runner.cells)} runs ({len(runner.cells) // len(spec.seeds)} settings x "
                f"{len(spec.seeds)} seeds), {jobs} at a time, {runner.threads} thread(s) each")
     if dry_run:

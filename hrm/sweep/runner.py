@@ -130,8 +130,13 @@ class SweepRunner:
         atomic_write_text(self.base_yaml, yaml.safe_dump(base_config(self.spec, self.spec_path), sort_keys=False),
                           durable=False)
         if check is not None:
+            from hrm.config import ConfigError
+
             for cell in self.cells:
-                check(self.base_yaml, self.cell_overrides(cell))
+                try:
+                    check(self.base_yaml, self.cell_overrides(cell))
+                except ConfigError as exc:  # name the sweep file and the cell, not the generated base.yaml
+                    raise ConfigError(f"{self.spec_path} (run {cell.run_id})", exc.problems) from None
         stale = {c.run_id: d for c in self.cells if self.run_dir(c).config.is_file() and (d := self.conflicts(c))}
         if stale:
             from hrm.errors import UserError

@@ -193,3 +193,29 @@ def test_command_line_overrides_reach_every_cell(tmp_path):
     runner = runner_for(write_spec(tmp_path), tmp_path / "logs", overrides=["train.max_steps=7"])
     assert all("train.max_steps=7" in runner.cell_overrides(c) for c in runner.cells)
     assert runner.expected(runner.cells[0])["train.max_steps"] == 7
+
+
+def test_dry_run_lists_commands_and_a_typo_stops_the_sweep(tmp_path, sort_data):
+    from conftest import tiny_config
+    from typer.testing import CliRunner
+
+    from hrm.cli import app
+    from hrm.config import ConfigError
+
+    spec = {"name": "dry", "config": tiny_config(sort_data, "sort"), "grid": {"model.controller": ["classical", "hrm"]},
+            "seeds": [0, 1]}
+    path = tmp_path / "dry.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    result = CliRunner().invoke(app, ["sweep", str(path), "--dry-run", "--logs-dir", str(tmp_path / "logs"),
+                                      "train.max_steps=5"])
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("dry-")]
+    assert len(lines) == 4 and all("[new]" in line and "train.max_steps=5" in line for line in lines)
+    assert not (tmp_path / "logs" / "dry-controller-hrm-s0").exists()
+
+    spec["grid"] = {"model.controler": ["hrm"]}
+    path.write_text(yaml.safe_dump(spec))
+    result = CliRunner().invoke(app, ["sweep", str(path), "--dry-run", "--logs-dir", str(tmp_path / "logs")])
+    assert isinstance(result.exception, ConfigError)
+    assert str(result.exception).startswith(f"{path} (run dry-controler-hrm-s0)")
+    assert "controler: unknown key" in str(result.exception)
