@@ -121,23 +121,6 @@ def test_density_suite_one_row_per_range(tmp_path, sudoku_data):
     assert givens_of(rows[0]["split"])["max"] <= 44  # the split column names the built dataset
 
 
-@pytest.mark.slow
-def test_lowdata_suite_trains_each_size(tmp_path, sort_data):
-    logs = tmp_path / "logs"
-    train_run(tiny_config(sort_data, "sort"), logs, "src")
-    out = tmp_path / "low.csv"
-    args = ["ood", "src", "--logs-dir", str(logs), "--suite", "lowdata", "--values", "40,80", "--cache",
-            str(tmp_path / "cache"), "--out", str(out)]
-    result = runner.invoke(app, args)
-    assert result.exit_code == 0, result.output
-    rows = read_rows(out)
-    assert [(r["value"], r["train_groups"], r["status"]) for r in rows] == [
-        ("300", "300", "source"), ("40", "40", "finished"), ("80", "80", "finished")]
-    assert all(r["kendall_tau"] != "" and r["train_time_s"] != "" for r in rows)
-    again = runner.invoke(app, args)  # resumable: the trained sizes are skipped
-    assert again.output.count("finished earlier, skipped") == 2
-
-
 def test_suite_mismatches_are_user_errors(tmp_path, sort_data):
     from hrm.errors import UserError
 

@@ -112,3 +112,33 @@ def test_ood_length_suite_one_row_per_length(real_sweep, tmp_path):
     assert "built for sequences of 10" in result.output  # ... with the reason printed
     manifest = json.loads((logs / "sweeps" / "tiny-controller-hrm_lr-0.01-s0-ood-length.json").read_text())
     assert manifest["kind"] == "ood"
+
+
+def test_ood_lowdata_retrains_on_fewer_groups(real_sweep, tmp_path):
+    _, logs, _ = real_sweep
+    out = tmp_path / "low.csv"
+    args = ["ood", "tiny-controller-classical_lr-0.01-s0", "--logs-dir", str(logs), "--suite", "lowdata", "--values",
+            "40", "--cache", str(tmp_path / "cache"), "--out", str(out)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    rows = read_rows(out)[1]
+    assert [(r["value"], r["train_groups"], r["status"]) for r in rows] == [("300", "300", "source"),
+                                                                         ("40", "40", "finished")]
+    assert all(r["kendall_tau"] != "" and r["train_time_s"] != "" for r in rows)
+    trained = logs / "tiny-controller-classical_lr-0.01-s0-lowdata-n40-s0"
+    cfg = yaml.safe_load((trained / "config.yaml").read_text())
+    assert cfg["data"]["path"].endswith("-train40-seed0") and cfg["model"]["controller"] == "classical"
+    again = runner.invoke(app, args)  # resumable: the trained size is skipped
+    assert again.output.count("finished earlier, skipped") == 1
+
+
+def test_ood_accepts_a_checkpoint_file(real_sweep, tmp_path):
+    _, logs, _ = real_sweep
+    ckpt = sorted((logs / "tiny-controller-hrm_lr-0.003-s1" / "checkpoints").glob("step-*.pt"))[-1]
+    out = tmp_path / "ckpt.csv"
+    result = runner.invoke(app, ["ood", str(ckpt), "--suite", "length", "--values", "8", "--logs-dir", str(logs),
+                                 "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert [r["value"] for r in read_rows(out)[1]] == ["6", "8"]
+    result = runner.invoke(app, ["ood", str(ckpt), "--suite", "density", "--logs-dir", str(logs)])
+    assert "needs a Sudoku run" in str(result.exception)
