@@ -212,6 +212,13 @@ def lowdata_suite(source: str, sizes: list[int], seeds: list[int] | None, cache:
         run_dir = runner.run_dir(cell)
         kept = _train_groups(Path(cell.values["data.path"]))
         status = str(file_figures(run_dir).values.get("status"))
+        if status != "finished":
+            row, reasons = _row("lowdata", cell.run_id, int(cell.config_id[1:]), cfg.data.eval_split, False, None,
+                                f"the run is {status}: run the suite again to resume it")
+            row.update(seed=cell.seed, train_groups=kept, status=status)
+            result.rows.append(row)
+            _note_missing(result.notes, header, row, reasons)
+            continue
         try:
             figures = evaluate_checkpoint(run_dir.path, split=cfg.data.eval_split, data_path=root,
                                           max_examples=max_examples, batch_size=batch_size)

@@ -86,6 +86,9 @@ def collect_row(run_dir: Path, task: str, evaluate: Evaluator | None,
     wanted = [c for c in columns(task) if c not in ("advisor",)]
     if not run.exists():
         figures.missing(wanted, f"{run_dir} does not exist")
+    elif figures.values.get("status") != "finished":
+        figures.missing(wanted, f"the run is {figures.values.get('status')}, not finished: run the sweep again to "
+                                "resume it (its checkpoint is not scored, so no row mixes in a half-trained model)")
     elif evaluate is None:
         figures.missing(wanted, "checkpoint evaluation was turned off")
     else:

@@ -142,3 +142,18 @@ def test_ood_accepts_a_checkpoint_file(real_sweep, tmp_path):
     assert [r["value"] for r in read_rows(out)[1]] == ["6", "8"]
     result = runner.invoke(app, ["ood", str(ckpt), "--suite", "density", "--logs-dir", str(logs)])
     assert "needs a Sudoku run" in str(result.exception)
+
+
+def test_a_failing_run_leaves_an_empty_row_with_its_reason(tmp_path, sort_data):
+    config = tiny_config(sort_data, "sort", pos_encodings="grid", grid_shape=[3, 3], box_shape=None)
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump({"name": "bad", "config": config}))
+    logs = tmp_path / "logs"
+    result = runner.invoke(app, ["sweep", str(path), "--logs-dir", str(logs)])
+    assert result.exit_code == 1
+    assert "1 run(s) failed" in result.output
+    _, rows = read_rows(logs / "sweeps" / "bad.csv")
+    assert len(rows) == 1 and rows[0]["kendall_tau"] == "" and rows[0]["status"] == "crashed"
+    missing = (logs / "sweeps" / "bad" / "missing.log").read_text()
+    assert "kendall_tau empty: the run is crashed, not finished" in missing
+    assert "model.grid_shape" in (logs / "sweeps" / "bad" / "bad-base-s0.log").read_text()
