@@ -10,7 +10,10 @@ from hrm.commands.build_data import app as build_data_app
 from hrm.commands.compare import compare
 from hrm.commands.doctor import doctor
 from hrm.commands.eval import eval_run
+from hrm.commands.ood import ood
 from hrm.commands.runs import runs
+from hrm.commands.stats import stats
+from hrm.commands.sweep import sweep
 from hrm.commands.train import train
 from hrm.errors import UserError
 
@@ -30,6 +33,9 @@ app.add_typer(build_data_app, name="build-data")
 app.command("compare")(compare)
 app.command("eval")(eval_run)
 app.command("train")(train)
+app.command("sweep")(sweep)
+app.command("ood")(ood)
+app.command("stats")(stats)
 
 
 def main() -> None:
