@@ -8,6 +8,7 @@ import typer
 
 from hrm.commands.doctor import doctor
 from hrm.commands.runs import runs
+from hrm.commands.tui import tui
 from hrm.errors import UserError
 
 app = typer.Typer(
@@ -22,6 +23,7 @@ app = typer.Typer(
 
 app.command("doctor")(doctor)
 app.command("runs")(runs)
+app.command("tui")(tui)
 
 
 def main() -> None:
