@@ -6,6 +6,7 @@ import sys
 
 import typer
 
+from hrm.commands.build_data import app as build_data_app
 from hrm.commands.doctor import doctor
 from hrm.commands.runs import runs
 from hrm.commands.tui import tui
@@ -23,6 +24,7 @@ app = typer.Typer(
 
 app.command("doctor")(doctor)
 app.command("runs")(runs)
+app.add_typer(build_data_app, name="build-data")
 app.command("tui")(tui)
 
 

@@ -40,8 +40,9 @@ def runs(
         console.print(f"No runs in {logs_dir}/ yet. Start one with [bold]hrm train sudoku_demo_cpu[/] or [bold]hrm tui[/].")
         return
     table = Table(title=f"runs in {logs_dir}/", title_justify="left")
-    for col in ("run", "state", "arch", "step", "time", "train loss", "best exact", "cell acc", "errors"):
-        table.add_column(col, justify="right" if col not in ("run", "state", "arch") else "left")
+    table.add_column("run", no_wrap=True)  # ids are copied into --attach/--resume: never wrap them
+    for col in ("state", "arch", "step", "time", "train loss", "best exact", "cell acc", "errors"):
+        table.add_column(col, justify="left" if col in ("state", "arch") else "right")
     colors = {"running": "green", "finished": "cyan", "crashed": "red", "stale": "yellow", "restarting": "yellow"}
     for s in summaries:
         state = f"[{colors.get(s.state, 'white')}]{s.state}[/]"
