@@ -81,10 +81,15 @@ class CommandResult:
         return f"exit status {self.returncode}"
 
 
-def run_captured(argv: list[str], timeout: float = 300.0, keep_lines: int = TAIL_LINES) -> tuple[str, CommandResult]:
-    """Run a short command; returns (its stdout, result with the last lines of stdout + stderr)."""
+def run_captured(argv: list[str], timeout: float = 300.0, keep_lines: int = TAIL_LINES,
+                 columns: int | None = None) -> tuple[str, CommandResult]:
+    """Run a short command; returns (its stdout, result with the last lines of stdout + stderr).
+    `columns` sets the width Rich formats help text for."""
+    env = child_env()
+    if columns:
+        env["COLUMNS"] = str(columns)
     try:
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=child_env(),
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env,
                               stdin=subprocess.DEVNULL)
     except FileNotFoundError as exc:
         return "", CommandResult(argv, 127, [f"cannot run {argv[0]}: {exc.strerror}"])

@@ -38,12 +38,15 @@ class HeaderInfo:
     eval_exact: float | None = None
     eval_accuracy: float | None = None
     mode: str = ""  # live | attached | replay
+    time_budget_s: float | None = None  # train.max_minutes, when the run ends by time
 
     @property
     def progress(self) -> float | None:
-        if not self.total_steps:
-            return None
-        return min(1.0, max(0.0, self.step / self.total_steps))
+        if self.total_steps:
+            return min(1.0, max(0.0, self.step / self.total_steps))
+        if self.time_budget_s and self.elapsed_s is not None:
+            return min(1.0, max(0.0, self.elapsed_s / self.time_budget_s))
+        return None
 
 
 def _dig(cfg: dict[str, Any], path: tuple[str, ...]) -> Any:
@@ -121,9 +124,15 @@ def header_info(run_id: str, store: RunStore, status: RunStatus | None, config: 
             last_t = [e.get("t") for e in events if isinstance(e.get("t"), (int, float))]
             end = max([*last_t, float(_num(last, "t") or first_t)])
         info.elapsed_s = max(0.0, end - float(first_t))
+    minutes = _dig(cfg, ("train", "max_minutes"))
+    if isinstance(minutes, (int, float)) and minutes > 0:
+        info.time_budget_s = 60.0 * minutes
     rate = steps_per_second(store)
-    if rate and info.total_steps and info.state in ("running", "starting"):
-        info.eta_s = max(0.0, (info.total_steps - info.step) / rate)
+    if info.state in ("running", "starting"):
+        if rate and info.total_steps:
+            info.eta_s = max(0.0, (info.total_steps - info.step) / rate)
+        elif info.time_budget_s and info.elapsed_s is not None:
+            info.eta_s = max(0.0, info.time_budget_s - info.elapsed_s)
     sup = supervisor or {}
     if info.state == "restarting":
         restart_at = sup.get("restart_at")

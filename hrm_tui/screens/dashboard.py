@@ -19,7 +19,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Log, Static, TabbedContent, TabPane
+from textual.widgets import Footer, Static, TabbedContent, TabPane
 from textual.worker import get_current_worker
 
 from hrm.rundir import RunDir, RunStatus, find_run, new_run_id, read_jsonl
@@ -33,6 +33,7 @@ from hrm_tui.runinfo import HeaderInfo, header_info
 from hrm_tui.store import X_AXES, RunStore, to_batch
 from hrm_tui.watcher import RunWatcher
 from hrm_tui.widgets.alerts_panel import AlertsPanel
+from hrm_tui.widgets.log_tail import LogTail
 from hrm_tui.widgets.metric_plot import MetricPlot
 from hrm_tui.widgets.mode_bar import ModeBar
 from hrm_tui.widgets.run_header import RunHeader
@@ -41,8 +42,11 @@ from hrm_tui.widgets.system_panel import SystemPanel
 if TYPE_CHECKING:
     from hrm_tui.app import HrmApp
 
-LIVE_POLL_S = 0.5
 IDLE_POLL_S = 2.0  # a finished run is still re-read now and then (e.g. it was restarted)
+UI_INTERVAL_S = 0.5  # header and log are refreshed at most this often
+ALERTS_INTERVAL_S = 2.0  # new alerts of a running run are added at most this often
+REDRAW_DUTY = 0.05  # plots may use at most this share of one core
+LOG_LINES = 500
 
 
 class DashboardScreen(Screen[None]):
@@ -61,6 +65,7 @@ class DashboardScreen(Screen[None]):
         Binding("z", "cycle_zoom", "Zoom", id="dashboard.zoom"),
         Binding("m", "filter", "Metrics", id="dashboard.filter"),
         Binding("f", "maximize_plot", "Full plot", id="dashboard.maximize"),
+        Binding("L", "full_log", "Full log", id="dashboard.full_log"),
         Binding("right_square_bracket", "next_page", "Next page", show=False, id="dashboard.next_page"),
         Binding("left_square_bracket", "prev_page", "Prev page", show=False, id="dashboard.prev_page"),
     ]
@@ -79,13 +84,20 @@ class DashboardScreen(Screen[None]):
         self.supervisor: dict[str, Any] | None = None
         self.heartbeat_pid: int | None = None
         self.view = PlotView()
+        self.last_redraw_cost_s = 0.0
         self.launched: subprocess.Popen[bytes] | None = None
         self.launch_log: Path | None = None
         self.launch_failed: list[str] | None = None
         self.building = False
         self.started: dict[str, subprocess.Popen[bytes]] = {}  # every training this dashboard launched
-        self._dirty = False
-        self._last_redraw = 0.0
+        self._dirty = False  # plots have data they have not drawn yet
+        self._ui_dirty = False  # header, log or alerts have news
+        self._pending_log: list[str] = []
+        self._pending_events: list[dict[str, Any]] = []
+        self._last_ui = 0.0
+        self._last_alerts = 0.0
+        self._next_redraw = 0.0
+        self._prepare_s = 0.0
 
     # ------------------------------------------------------------------------------------------
     # Layout
@@ -104,9 +116,7 @@ class DashboardScreen(Screen[None]):
             with Vertical(id="sidebar"):
                 yield SystemPanel()
                 yield AlertsPanel()
-        log = Log(id="log-pane", max_lines=2000, auto_scroll=True)
-        log.border_title = "Trainer output"
-        yield log
+        yield LogTail()
         yield Footer()
 
     def on_mount(self) -> None:
@@ -140,7 +150,7 @@ class DashboardScreen(Screen[None]):
             [{"event": "not started" if level == "error" else "nothing open", "level": level,
               "message": message, "hint": hint}])
         info = header_info("", self.store, None, None, [], self.app.clock())
-        info.state, info.detail = ("failed" if level == "error" else "waiting"), message[:100]
+        info.state, info.detail = ("failed" if level == "error" else "waiting"), message
         self.query_one(RunHeader).show(info)
 
     def _offer_build(self) -> None:
@@ -197,7 +207,7 @@ class DashboardScreen(Screen[None]):
             return
         self.started[run_id] = proc
         self.open_run(run.path, "live", launched=proc, launch_log=log_path)
-        self.query_one(Log).write_line(f"$ hrm {' '.join(args)}   (pid {proc.pid}, output also in {log_path})")
+        self.query_one(LogTail).write_lines([f"$ hrm {' '.join(args)}   (pid {proc.pid}, output also in {log_path})"])
         self.watch_launch(proc, run_id, log_path)
 
     def open_run(self, path: Path, mode: str, launched: subprocess.Popen[bytes] | None = None,
@@ -209,8 +219,9 @@ class DashboardScreen(Screen[None]):
         self.events = []
         self.status, self.config, self.supervisor, self.heartbeat_pid = None, None, None, None
         self.launched, self.launch_log, self.launch_failed = launched, launch_log, None
+        self._pending_log, self._pending_events = [], []
         self.query_one(AlertsPanel).clear_events()
-        self.query_one(Log).clear()
+        self.query_one(LogTail).clear()
         self._mark_all_stale()
         self.workers.cancel_group(self, "watch")
         self.watch_run(self.run, launch_log)
@@ -273,33 +284,49 @@ class DashboardScreen(Screen[None]):
 
     @on(RunUpdated)
     def _on_run_updated(self, message: RunUpdated) -> None:
+        # Only bookkeeping here; widgets are updated on the next UI tick, in one go (`_flush`).
         update = message.update
         if self.run is None or update.run_id != self.run.run_id:
             return
         if update.batch.count:
             self.store.add(update.batch)
             self._mark_all_stale()
-            system = self.store.last.get("system")
-            if system:
-                self.query_one(SystemPanel).show(trainer_record=system)
         if update.config is not None:
             self.config = update.config
         if update.events:
             self.events.extend(update.events)
-            self.query_one(AlertsPanel).add_events(update.events)
+            self._pending_events.extend(update.events)
             for ev in update.events:
                 if ev.get("level") == "error":
                     self.notify(str(ev.get("message") or ev.get("event")), title=str(ev.get("event")),
                                 severity="error", timeout=8)
         if update.log_lines:
-            self.query_one(Log).write_lines(update.log_lines)
+            self._pending_log = [*self._pending_log, *update.log_lines][-LOG_LINES:]
         previous = self.status.state if self.status else None
         self.status, self.supervisor = update.status, update.supervisor
         hb_pid = (update.heartbeat or {}).get("pid")
         self.heartbeat_pid = hb_pid if isinstance(hb_pid, int) and update.status.alive else None
         if previous and previous != update.status.state and update.status.state in ("finished", "stopped"):
             self.notify(f"run {update.status.state}", title=update.run_id)
+        self._ui_dirty = True
+
+    def _flush(self) -> None:
+        """Apply what the watcher brought since the last tick: one layout pass, not one per message."""
+        if self._pending_log:
+            self.query_one(LogTail).write_lines(self._pending_log)
+            self._pending_log = []
+        now = time.monotonic()
+        if self._pending_events and (now - self._last_alerts >= ALERTS_INTERVAL_S or self.status is None
+                                     or self.status.state != "running"):
+            # New alert items re-lay out the screen: batch them (a chatty run costs one pass per 2 s).
+            self.query_one(AlertsPanel).add_events(self._pending_events)
+            self._pending_events = []
+            self._last_alerts = now
+        system = self.store.last.get("system")
+        if system:
+            self.query_one(SystemPanel).show(trainer_record=system)
         self._update_header()
+        self._ui_dirty = bool(self._pending_events)
 
     @on(LaunchExited)
     def _on_launch_exited(self, message: LaunchExited) -> None:
@@ -314,7 +341,7 @@ class DashboardScreen(Screen[None]):
                 "traceback": "\n".join(message.output_tail),
                 "hint": "the output above is what hrm train printed; fix it and press R to try again",
             }])
-            self.query_one(Log).write_lines(message.output_tail)
+            self.query_one(LogTail).write_lines(message.output_tail)
         self._update_header()
 
     @on(SystemSampled)
@@ -365,7 +392,7 @@ class DashboardScreen(Screen[None]):
             parts.append(f"plots: {shown}/{len(PLOTS)}")
         if self.overlays:
             parts.append(f"overlay: {', '.join(label for label, _ in self.overlays)} (faded)")
-        self.query_one("#view-strip", Static).update("   ".join(parts))
+        self.query_one("#view-strip", Static).update("   ".join(parts), layout=False)
 
     def _mark_all_stale(self) -> None:
         self._dirty = True
@@ -380,20 +407,30 @@ class DashboardScreen(Screen[None]):
                 and p.parent.parent.id == active]
 
     def _tick(self) -> None:
-        self._redraw()
-        if self.status is not None and self.status.state == "restarting":
+        now = time.monotonic()
+        if self._ui_dirty and now - self._last_ui >= UI_INTERVAL_S:
+            self._flush()
+            self._last_ui = now
+        elif self.status is not None and self.status.state == "restarting":
             self._update_header()  # the countdown moves even when no file changes
+        self._redraw()
 
     def _redraw(self, force: bool = False) -> None:
+        """Redraw the stale plots on screen. Throttled: at most every `redraw_interval` seconds, and
+        never more often than keeps the drawing under REDRAW_DUTY of one core (measured)."""
         now = time.monotonic()
-        if not force and (not self._dirty or now - self._last_redraw < self.app.redraw_interval):
+        if not force and (not self._dirty or now < self._next_redraw):
             return
         runs = [("main", self.store), *self.overlays]
+        start = time.thread_time()  # CPU time, so a busy machine does not look like a slow redraw
         for plot in self.visible_plots():
             if plot.stale or force:
                 plot.update_plot(runs, self.view)
+        # The plotext drawing of the previous redraw happened in the plots' render(): count it too.
+        cost = time.thread_time() - start + MetricPlot.take_render_seconds()
         self._dirty = False  # plots on the other page stay stale until their page is shown
-        self._last_redraw = now
+        self._next_redraw = now + max(self.app.redraw_interval, cost / REDRAW_DUTY)
+        self.last_redraw_cost_s = cost
 
     def _view_changed(self) -> None:
         self._update_strip()
@@ -577,6 +614,16 @@ class DashboardScreen(Screen[None]):
                 self.load_overlay(path)
 
         self.app.push_screen(RunPickerScreen(self.app.plan.logs_dir, exclude=exclude), picked)
+
+    def action_full_log(self) -> None:
+        from hrm_tui.screens.log_viewer import LogViewerScreen
+
+        path = None
+        if self.run is not None and self.run.stdout.is_file():
+            path = self.run.stdout
+        elif self.launch_log is not None:
+            path = self.launch_log
+        self.app.push_screen(LogViewerScreen(path))
 
     def action_clear_overlay(self) -> None:
         self.overlays = []

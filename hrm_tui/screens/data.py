@@ -98,11 +98,12 @@ class DataScreen(Screen[None]):
     def action_options(self) -> None:
         task = str(self.query_one("#data-task", Select).value)
         self.query_one("#data-help-text", Static).update(f"[dim]hrm build-data {task} --help …[/dim]")
-        self._help([*self.app.hrm_command, "build-data", task, "--help"])
+        width = self.query_one("#data-help-pane").size.width - 4
+        self._help([*self.app.hrm_command, "build-data", task, "--help"], max(40, width))
 
     @work(thread=True, exclusive=True, group="help", name="build-data --help")
-    def _help(self, argv: list[str]) -> None:
-        stdout, result = hc.run_captured(argv, timeout=60, keep_lines=400)
+    def _help(self, argv: list[str], columns: int) -> None:
+        stdout, result = hc.run_captured(argv, timeout=60, keep_lines=400, columns=columns)
         self.post_message(JsonCommandDone("build-help", stdout, result))
 
     @on(JsonCommandDone)
@@ -113,7 +114,7 @@ class DataScreen(Screen[None]):
 
         text = "\n".join(message.result.output_tail) if message.result.ok else (
             f"hrm build-data --help failed (exit {message.result.returncode}):\n" + "\n".join(message.result.output_tail))
-        self.query_one("#data-help-text", Static).update(Text(text))
+        self.query_one("#data-help-text", Static).update(Text(text, no_wrap=True, overflow="crop"))
 
     @on(BuildProgress.Finished)
     def _built(self, message: BuildProgress.Finished) -> None:

@@ -109,6 +109,22 @@ class BuildProgress(Vertical):
             table = Table.grid(padding=(0, 2))
             table.add_column(style="dim")
             table.add_column()
-            for key, value in message.summary.items():
-                table.add_row(str(key), str(value))
+            for key, value in flatten_summary(message.summary):
+                table.add_row(key, value)
             self.query_one(".build-summary", Static).update(table)
+
+
+def flatten_summary(summary: dict[str, Any], prefix: str = "", limit: int = 14) -> list[tuple[str, str]]:
+    """Scalar figures of a nested summary as (dotted key, value); histograms are left to the CLI."""
+    rows: list[tuple[str, str]] = []
+    for key, value in summary.items():
+        name = f"{prefix}{key}"
+        if key == "histogram" or len(rows) >= limit:
+            continue
+        if isinstance(value, dict):
+            rows += flatten_summary(value, f"{name}.", limit - len(rows))
+        elif isinstance(value, float):
+            rows.append((name, f"{value:.4g}"))
+        else:
+            rows.append((name, str(value)))
+    return rows[:limit]

@@ -7,6 +7,8 @@ calls `update_plot` at most every redraw interval, and only for plots that are o
 
 from __future__ import annotations
 
+import time
+
 from rich.console import Group
 from rich.text import Text
 from textual.app import RenderResult
@@ -21,6 +23,14 @@ from hrm_tui.store import RunStore
 
 class MetricPlot(PlotextPlot, can_focus=True):
     """A live plot; focus it and press f to fill the screen with it."""
+
+    ALLOW_MAXIMIZE = True
+    _render_seconds = 0.0  # plotext time spent by all plots since the dashboard last asked
+
+    @classmethod
+    def take_render_seconds(cls) -> float:
+        spent, MetricPlot._render_seconds = MetricPlot._render_seconds, 0.0
+        return spent
 
     def __init__(self, spec: PlotSpec, **kwargs: object) -> None:
         super().__init__(id=f"plot-{spec.id}", classes="metric-plot", **kwargs)  # type: ignore[arg-type]
@@ -72,6 +82,7 @@ class MetricPlot(PlotextPlot, can_focus=True):
         key = (self._version, width, height)
         if key == self._cache_key and self._cache is not None:
             return self._cache
+        start = time.thread_time()
         if self._prepared.empty:
             result: RenderResult = Text(self._prepared.message, style="dim italic", justify="center")
         else:
@@ -88,4 +99,5 @@ class MetricPlot(PlotextPlot, can_focus=True):
             plot = Text.from_ansi(self._plot.build(), no_wrap=True, overflow="crop")
             result = Group(legend, plot) if legend_lines else plot
         self._cache_key, self._cache = key, result
+        MetricPlot._render_seconds += time.thread_time() - start
         return result

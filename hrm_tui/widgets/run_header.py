@@ -41,10 +41,13 @@ class RunHeader(Static):
     def __init__(self, **kwargs: object) -> None:
         super().__init__(id="run-header", **kwargs)  # type: ignore[arg-type]
         self.info = HeaderInfo()
+        self._shown = False
 
     def show(self, info: HeaderInfo) -> None:
-        self.info = info
-        self.update(self.render_info(info))
+        if info == self.info and self._shown:
+            return
+        self.info, self._shown = info, True
+        self.update(self.render_info(info), layout=False)  # fixed height: no screen re-layout
 
     def render_info(self, info: HeaderInfo) -> Table:
         top = Text()
@@ -57,8 +60,19 @@ class RunHeader(Static):
             top.append(f"  [{info.mode}]", style="dim")
         state = Text()
         state.append(f" {info.state.upper()} ", style=STATE_STYLES.get(info.state, "bold reverse"))
-        if info.detail:
-            state.append(f" {info.detail}", style="yellow" if info.state == "restarting" else "red")
+        detail_style = "yellow" if info.state in ("restarting", "stale", "waiting") else "red"
+        long_detail = len(info.detail) > 40
+        if info.detail and not long_detail:
+            state.append(f" {info.detail}", style=detail_style)
+
+        grid = Table.grid(expand=True)
+        grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
+        grid.add_column(justify="right", no_wrap=True)
+        grid.add_row(top, state)
+        if long_detail and info.step == 0:
+            # Nothing ran yet: the second line says why instead of showing an empty progress bar.
+            grid.add_row(Text(info.detail, style=detail_style), "")
+            return grid
 
         bottom = Text()
         total = f"/{info.total_steps:,}" if info.total_steps else ""
@@ -87,10 +101,7 @@ class RunHeader(Static):
                 bottom.append(" (cell ", style="dim")
                 bottom.append(f"{100 * info.eval_accuracy:.1f}%")
                 bottom.append(")", style="dim")
-
-        grid = Table.grid(expand=True)
-        grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
-        grid.add_column(justify="right", no_wrap=True)
-        grid.add_row(top, state)
+        if info.detail and long_detail:
+            bottom.append(f"  {info.detail}", style=detail_style)
         grid.add_row(bottom, "")
         return grid

@@ -39,13 +39,21 @@ class SystemPanel(Static):
         self.border_title = "System"
         self.sample: SystemSample | None = None
         self.trainer_record: dict[str, Any] = {}
+        self._lines = 0
 
     def show(self, sample: SystemSample | None = None, trainer_record: dict[str, Any] | None = None) -> None:
         if sample is not None:
             self.sample = sample
         if trainer_record is not None:
             self.trainer_record = trainer_record
-        self.update(self.render_panel())
+        panel = self.render_panel()
+        # A re-layout of the whole screen costs more than drawing this panel: only when its line
+        # count changes (a GPU appears, the trainer goes away) does its height change.
+        lines = len(panel.renderables) + 2
+        if lines != self._lines:
+            self._lines = lines
+            self.styles.height = lines
+        self.update(panel, layout=False)
 
     def render_panel(self) -> Group:
         s = self.sample

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from textual.widgets import DataTable, Input, Log, SelectionList, TabbedContent
+from textual.widgets import DataTable, Input, SelectionList, TabbedContent
 
 from hrm.rundir import RunDir
 from hrm_tui.launch import LaunchPlan
@@ -23,6 +23,7 @@ from hrm_tui.screens.plot_filter import PlotFilterScreen
 from hrm_tui.screens.quit import QuitScreen
 from hrm_tui.screens.run_picker import RunPickerScreen
 from hrm_tui.widgets.alerts_panel import AlertsPanel
+from hrm_tui.widgets.log_tail import LogTail
 from hrm_tui.widgets.metric_plot import MetricPlot
 from hrm_tui.widgets.run_header import RunHeader
 from hrm_tui.widgets.system_panel import SystemPanel
@@ -60,7 +61,7 @@ async def test_replay_fills_every_panel(finished_run: Path, logs: Path) -> None:
         alerts = d.query_one(AlertsPanel)
         assert [e["event"] for e in alerts.events][:2] == ["started", "checkpoint"]
         assert alerts.events[-1]["event"] == "finished"
-        assert "fake trainer: 300 steps" in d.query_one(Log).lines[0]
+        assert "fake trainer: 300 steps" in list(d.query_one(LogTail).lines)[0]
         await wait_for(pilot, lambda: d.query_one(SystemPanel).sample is not None)
         text = str(d.query_one(SystemPanel).render_panel().renderables)
         assert "NVIDIA H100" in text
@@ -216,7 +217,7 @@ async def test_live_demo_builds_data_trains_and_asks_on_quit(logs: Path, tmp_pat
         await wait_for(pilot, lambda: d.status is not None and d.status.state == "running")
         await wait_for(pilot, lambda: d.store.table("train") is not None and d.store.table("train").rows > 5)
         assert d.run.run_id.startswith("demo-") and d.run_mode == "live"
-        assert any("hrm train" in line for line in d.query_one(Log).lines)
+        assert any("hrm train" in line for line in list(d.query_one(LogTail).lines))
         proc = d.launched
         await pilot.press("q")
         assert isinstance(app.screen, QuitScreen)
@@ -253,7 +254,7 @@ async def test_a_failing_hrm_train_shows_its_error(logs: Path, tmp_path: Path) -
         await wait_for(pilot, lambda: d.query_one(RunHeader).info.state == "failed")
         alert = d.query_one(AlertsPanel).events[-1]
         assert alert["event"] == "hrm train failed" and alert["message"] == "- train.lr: must be > 0"
-        assert "1 problem(s) in the config" in "\n".join(d.query_one(Log).lines)
+        assert "1 problem(s) in the config" in "\n".join(list(d.query_one(LogTail).lines))
 
 
 @sync

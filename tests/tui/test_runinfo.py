@@ -50,3 +50,10 @@ def test_formatting() -> None:
     assert fmt_duration(3 * 3600 + 120) == "3h02m"
     assert fmt_rate(None) == "-" and fmt_rate(12.345) == "12.3" and fmt_rate(250) == "250"
     assert fmt_rate(16_400) == "16.4k" and fmt_rate(2_500_000) == "2.5M"
+
+
+def test_a_run_that_ends_by_time_shows_progress_and_eta() -> None:
+    events = [{"event": "started", "t": 100.0}]
+    info = header_info("r", RunStore(), RunStatus("running"), {"train": {"max_minutes": 10}}, events, now=400.0)
+    assert info.total_steps is None and info.time_budget_s == 600.0
+    assert info.progress == 0.5 and info.eta_s == 300.0
