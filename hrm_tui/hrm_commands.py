@@ -53,10 +53,18 @@ def build_data_args(task_and_options: str | Sequence[str]) -> list[str]:
     return ["build-data", *words, "--progress", "jsonl"]
 
 
-def compare_args(runs: Sequence[str], ks: Sequence[int], samples: int, seeds: int, out: Path,
-                 extra: str = "") -> list[str]:
-    return ["compare", *runs, "--k", ",".join(str(k) for k in ks), "--samples", str(samples),
-            "--seeds", str(seeds), *shlex.split(extra), "--out", str(out), "--json"]
+def compare_args(models: dict[str, Sequence[str]], ks: Sequence[int], n_samples: int, out: Path,
+                 extra: str = "", seeds: int | None = None) -> list[str]:
+    """`hrm compare --model NAME=RUN[,RUN...] ...`: one --model per model, its runs being its seeds.
+    `seeds` goes with `--config NAME=CONFIG` models typed into `extra` (trained before comparing)."""
+    args = ["compare"]
+    for name, runs in models.items():
+        args += ["--model", f"{name}={','.join(runs)}"]
+    args += ["--k", ",".join(str(k) for k in ks), "--n-samples", str(n_samples)]
+    words = shlex.split(extra)
+    if seeds and "--config" in words:
+        args += ["--seeds", str(seeds)]
+    return [*args, *words, "--out", str(out), "--json"]
 
 
 # --------------------------------------------------------------------------------------------------

@@ -134,13 +134,7 @@ def prepare(spec: PlotSpec, runs: list[tuple[str, RunStore]], view: PlotView, wi
                 label = series.label + suffix + ("" if i == 0 else f" ({run_label})")
                 unit = "%" if series.scale == 100 else ""
                 out.legend.append(LegendItem(label, color, fmt_value(_last_finite(raw * series.scale), unit)))
-                curves = [(raw, blend(color, background, 0.65) if view.ema > 0 else color)]
-                if view.ema > 0 and table == "train":
-                    smooth = store.smoothed(table, series.column, view.ema)
-                    if smooth is not None:
-                        curves.append((smooth, color))
-                elif view.ema > 0:
-                    curves = [(raw, color)]  # sparse eval points are not smoothed
+                curves = _curves(store, table, series, raw, color, view.ema, background)
                 for y, c in curves:
                     xs, ys = x, y * series.scale
                     keep = np.ones(len(xs), dtype=bool)
@@ -158,6 +152,23 @@ def prepare(spec: PlotSpec, runs: list[tuple[str, RunStore]], view: PlotView, wi
     if out.empty:
         out.message = _waiting_message(spec, runs)
     return out
+
+
+def _curves(store: RunStore, table: str, series: SeriesSpec, raw: np.ndarray, color: RGB, ema_weight: float,
+            background: RGB) -> list[tuple[np.ndarray, RGB]]:
+    """The (values, colour) curves one series draws, back to front."""
+    if series.band_of:  # a spread: faint lines at base +- value
+        base = store.table(table).get(series.band_of)  # type: ignore[union-attr]
+        if base is None:
+            return []
+        faint = blend(color, background, 0.6)
+        return [(base + raw, faint), (base - raw, faint)]
+    if ema_weight <= 0 or table != "train":  # sparse eval points are not smoothed
+        return [(raw, color)]
+    smooth = store.smoothed(table, series.column, ema_weight)
+    if smooth is None:
+        return [(raw, color)]
+    return [(raw, blend(color, background, 0.65)), (smooth, color)]  # raw faint behind its EMA
 
 
 def _waiting_message(spec: PlotSpec, runs: list[tuple[str, RunStore]]) -> str:

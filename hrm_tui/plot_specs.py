@@ -31,6 +31,7 @@ class SeriesSpec:
     color: RGB
     yside: str = "left"
     scale: float = 1.0
+    band_of: str = ""  # drawn as faint lines at band_of +- this column (a spread), not on its own
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,7 @@ PLOTS: tuple[PlotSpec, ...] = (
     PlotSpec("entropy", "Routing entropy", "internals", (
         SeriesSpec("train", "routing_entropy", "entropy", BLUE),
         SeriesSpec("eval", "routing_entropy", "eval", ORANGE),
-        SeriesSpec("train", "routing_entropy_std", "std", GREY),
+        SeriesSpec("train", "routing_entropy_std", "± std", BLUE, band_of="routing_entropy"),
         SeriesSpec("train", "temperature", "temperature", YELLOW, yside="right"),
     ), log_ok=False, help="Entropy of the routing weights over heads: log(heads) = uniform, 0 = one head."),
     PlotSpec("heads", "Head concentration", "internals", (

@@ -85,6 +85,16 @@ def steps_per_second(store: RunStore, window: int = 50) -> float | None:
     return float((steps[-1] - steps[0]) / (t[-1] - t[0]))
 
 
+def recent_mean(store: RunStore, column: str, window: int = 20) -> float | None:
+    train = store.table("train")
+    values = train.get(column) if train is not None else None
+    if values is None:
+        return None
+    values = values[-window:]
+    values = values[np.isfinite(values)]
+    return float(values.mean()) if len(values) else None
+
+
 def _num(rec: dict[str, Any] | None, key: str) -> float | None:
     value = (rec or {}).get(key)
     return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None
@@ -104,8 +114,10 @@ def header_info(run_id: str, store: RunStore, status: RunStatus | None, config: 
     info.step = max(status.step if status else 0, int(_num(last, "step") or 0))
     info.total_steps = total_steps(cfg, events)
     info.epoch = _num(last, "epoch")
-    info.examples_per_s = _num(last, "examples_per_s")
-    info.tokens_per_s = _num(last, "tokens_per_s")
+    # Throughput of one step jumps (an ACT step where no row halted takes in 0 examples): the
+    # header shows the mean of the recent records.
+    info.examples_per_s = recent_mean(store, "examples_per_s")
+    info.tokens_per_s = recent_mean(store, "tokens_per_s")
     best = None
     for split in store.eval_splits:
         tab = store.table(f"eval:{split}")

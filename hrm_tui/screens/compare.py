@@ -4,6 +4,7 @@ with confidence intervals as a table and a bar chart, and the pairwise statistic
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,7 +17,7 @@ from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Input, Label, SelectionList, Static
 from textual_plotext import PlotextPlot
 
-from hrm.rundir import list_runs
+from hrm.rundir import list_runs, summarize
 from hrm_tui import compare_results as cr
 from hrm_tui import hrm_commands as hc
 from hrm_tui.messages import JsonCommandDone
@@ -25,6 +26,21 @@ from hrm_tui.widgets.mode_bar import ModeBar
 
 if TYPE_CHECKING:
     from hrm_tui.app import HrmApp
+
+
+def model_name(run_id: str, arch: str) -> str:
+    """Runs are grouped into models by architecture (several runs of one = its seeds)."""
+    if arch and arch != "?":
+        return arch
+    return re.sub(r"-\d{8}-\d{6}.*$", "", run_id) or run_id
+
+
+def group_models(runs: list[tuple[str, str, str]]) -> dict[str, list[str]]:
+    """(run id, path, arch) of the picked runs -> model name -> run paths, in picking order."""
+    models: dict[str, list[str]] = {}
+    for run_id, path, arch in runs:
+        models.setdefault(model_name(run_id, arch), []).append(path)
+    return models
 
 
 def parse_ks(text: str) -> list[int]:
@@ -47,6 +63,7 @@ class CompareScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__(id="compare")
         self.results: dict[str, Any] | None = None
+        self.runs: list[tuple[str, str, str]] = []  # (run id, path, arch) of logs/
         self.chart_k: int | None = None
         self.running = False
 
@@ -54,16 +71,19 @@ class CompareScreen(Screen[None]):
         yield ModeBar("compare")
         with Horizontal(id="compare-body"):
             with VerticalScroll(id="compare-form"):
-                yield Label("Runs to compare [dim](space picks; HRM first, then baselines)[/dim]")
+                yield Label("Runs to compare [dim](space picks; runs of one architecture are one model, "
+                            "each run a seed)[/dim]")
                 yield SelectionList[str](id="compare-runs")
+                yield Static("", id="compare-models-picked")
                 yield Label("k values")
                 yield Input("1,2,5", id="compare-ks")
                 yield Label("samples per puzzle (n)")
                 yield Input("8", id="compare-samples", type="integer")
-                yield Label("seeds")
+                yield Label("more options [dim](passed to hrm compare, e.g. --data, --max-puzzles, or "
+                            "--config NAME=PRESET to train a model first)[/dim]")
+                yield Input("", placeholder="--max-puzzles 200", id="compare-extra")
+                yield Label("seeds [dim](runs trained per --config model)[/dim]")
                 yield Input("3", id="compare-seeds", type="integer")
-                yield Label("more options [dim](passed to hrm compare)[/dim]")
-                yield Input("", placeholder="--data data/sudoku-demo", id="compare-extra")
                 with Horizontal(classes="buttons"):
                     yield Button("Compare (ctrl+r)", variant="primary", id="compare-run")
                 yield Label("or open a results.json")
@@ -83,8 +103,18 @@ class CompareScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="list", name="list runs")
     def _list_runs(self) -> None:
-        runs = [(r.run_id, str(r.path)) for r in list_runs(self.app.plan.logs_dir)]
+        runs = [(s.run_id, str(s.path), s.arch) for s in (summarize(r) for r in list_runs(self.app.plan.logs_dir))]
         self.post_message(JsonCommandDone("list-runs", runs, hc.CommandResult([], 0, [])))
+
+    def picked_models(self) -> dict[str, list[str]]:
+        picked = set(self.query_one("#compare-runs", SelectionList).selected)
+        return group_models([run for run in self.runs if run[1] in picked])
+
+    @on(SelectionList.SelectedChanged, "#compare-runs")
+    def _picked(self) -> None:
+        models = self.picked_models()
+        text = "  ".join(f"[b]{name}[/b] {len(runs)} run{'s' * (len(runs) != 1)}" for name, runs in models.items())
+        self.query_one("#compare-models-picked", Static).update(text or "[dim]nothing picked[/dim]")
 
     # ------------------------------------------------------------------------------------------
 
@@ -93,9 +123,10 @@ class CompareScreen(Screen[None]):
         if self.running:
             self.notify("a comparison is already running", severity="warning")
             return
-        runs = self.query_one("#compare-runs", SelectionList).selected
-        if len(runs) < 2:
-            self.notify("pick at least two runs (space in the list)", severity="warning")
+        extra = self.query_one("#compare-extra", Input).value
+        models = self.picked_models()
+        if len(models) + extra.count("--config") < 2:
+            self.notify("pick runs of at least two models (space in the list)", severity="warning")
             return
         try:
             ks = parse_ks(self.query_one("#compare-ks", Input).value)
@@ -109,7 +140,7 @@ class CompareScreen(Screen[None]):
                         severity="error")
             return
         out = self.app.plan.logs_dir / ".tui" / f"compare-{time.strftime('%Y%m%d-%H%M%S')}"
-        args = hc.compare_args(runs, ks, samples, seeds, out, self.query_one("#compare-extra", Input).value)
+        args = hc.compare_args(models, ks, samples, out, extra, seeds)
         self.running = True
         self.query_one("#compare-status", Static).update(f"running [b]hrm {' '.join(args)}[/b] …")
         self._compare([*self.app.hrm_command, *args], out)
@@ -134,9 +165,10 @@ class CompareScreen(Screen[None]):
     @on(JsonCommandDone)
     def _done(self, message: JsonCommandDone) -> None:
         if message.purpose == "list-runs":
+            self.runs = list(message.data)
             selection = self.query_one("#compare-runs", SelectionList)
             selection.clear_options()
-            selection.add_options([(run_id, path) for run_id, path in message.data])
+            selection.add_options([(f"{run_id}  [dim]{arch}[/dim]", path) for run_id, path, arch in self.runs])
             return
         if message.purpose != "compare":
             return

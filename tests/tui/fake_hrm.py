@@ -6,8 +6,8 @@
                             -> progress lines, a small dataset folder under --out, a summary;
                                FAKE_HRM_BUILD=fail makes it fail; FAKE_HRM_BUILD_DELAY slows it
     build-data TASK --help  -> a usage text
-    compare RUNS ... --out DIR --json
-                            -> results.json in the documented schema (figures derived from names)
+    compare --model NAME=RUN[,RUN...] ... --k 1,2 --n-samples N --out DIR --json
+                            -> results.json in the documented schema (canned figures)
 """
 
 from __future__ import annotations
@@ -74,22 +74,26 @@ def build_data(args: list[str]) -> int:
 def compare(args: list[str]) -> int:
     out = Path(args[args.index("--out") + 1])
     ks = [int(k) for k in args[args.index("--k") + 1].split(",")]
-    runs = [a for a in args if not a.startswith("--") and a not in (str(out), args[args.index("--k") + 1])]
-    runs = [r for r in runs if not r.isdigit()]
-    models = []
-    pass_at_k = {}
-    for i, run in enumerate(runs):
-        name = Path(run).name.split("-")[0] + (f"_{i}" if i else "")
+    n_samples = int(args[args.index("--n-samples") + 1])
+    named = [args[i + 1] for i, a in enumerate(args) if a == "--model"]
+    if len(named) < 2:
+        print("error: compare needs two or more --model NAME=RUN[,RUN...]", file=sys.stderr)
+        return 2
+    models, pass_at_k = [], {}
+    for i, spec in enumerate(named):
+        name, _, runs = spec.partition("=")
+        runs = runs.split(",")
         base = 0.6 if i == 0 else 0.2
-        models.append({"name": name, "arch": "hrm_act" if i == 0 else "gpt2", "runs": [run], "seeds": [0, 1, 2],
+        models.append({"name": name, "arch": name, "runs": runs, "seeds": list(range(len(runs))),
                        "params": 671_234 * (1 + i), "forward_passes_per_answer": 8.0 if i == 0 else 81.0,
                        "wall_time_s": 120.0})
         pass_at_k[name] = {str(k): {"mean": min(1.0, base + 0.05 * k), "ci_low": min(1.0, base + 0.05 * k) - 0.05,
-                                    "ci_high": min(1.0, base + 0.05 * k + 0.05), "per_seed": [base] * 3} for k in ks}
+                                    "ci_high": min(1.0, base + 0.05 * k + 0.05), "per_seed": [base] * len(runs)}
+                           for k in ks}
     comparisons = [{"a": models[0]["name"], "b": m["name"], "k": k, "diff": 0.4, "ci_low": 0.3, "ci_high": 0.5,
                     "welch_t": 9.1, "welch_p": 0.001, "cohens_d": 3.2, "hedges_g": 2.9, "mcnemar_p": 0.0004}
                    for m in models[1:] for k in ks[:1]]
-    results = {"ks": ks, "n_samples": 8, "n_puzzles": 100, "models": models, "pass_at_k": pass_at_k,
+    results = {"ks": ks, "n_samples": n_samples, "n_puzzles": 100, "models": models, "pass_at_k": pass_at_k,
                "comparisons": comparisons, "gate": {"passed": True, "reason": "Pass@1 of HRM above every baseline"}}
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(results))

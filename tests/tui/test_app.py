@@ -365,7 +365,9 @@ async def test_data_wizard_reports_a_failed_build(logs: Path, monkeypatch: pytes
 
 @sync
 async def test_compare_wizard_runs_and_loads_results(finished_run: Path, logs: Path, tmp_path: Path) -> None:
-    fake_trainer.write_run(logs / "gpt2-20231114-230000", steps=50, t0=T0)
+    gpt2 = fake_trainer.write_run(logs / "gpt2-20231114-230000", steps=50, t0=T0)
+    cfg = yaml.safe_load(gpt2.config.read_text())
+    gpt2.config.write_text(yaml.safe_dump({**cfg, "model": {"arch": "gpt2"}}))
     app = make_app(LaunchPlan(mode="none", logs_dir=logs))
     async with app.run_test(size=SMALL) as pilot:
         await pilot.press("5")
@@ -373,6 +375,8 @@ async def test_compare_wizard_runs_and_loads_results(finished_run: Path, logs: P
         runs = screen.query_one(SelectionList)
         await wait_for(pilot, lambda: runs.option_count == 2)
         runs.select_all()
+        await pilot.pause()
+        assert screen.picked_models() == {"hrm_act": [str(finished_run)], "gpt2": [str(gpt2.path)]}
         screen.query_one("#compare-ks").value = "1, 5"
         await pilot.press("ctrl+r")
         models = screen.query_one("#compare-models", DataTable)
@@ -395,19 +399,18 @@ async def test_compare_wizard_runs_and_loads_results(finished_run: Path, logs: P
 
 
 @sync
-async def test_compare_needs_two_runs_and_sane_k(finished_run: Path, logs: Path) -> None:
+async def test_compare_needs_two_models_and_sane_k(finished_run: Path, logs: Path) -> None:
+    fake_trainer.write_run(logs / "again-20231114-230000", steps=5)  # a second seed of the same arch
     app = make_app(LaunchPlan(mode="none", logs_dir=logs))
     async with app.run_test(size=SMALL) as pilot:
         await pilot.press("5")
         screen = app.screen
-        await pilot.press("ctrl+r")
-        assert not screen.running
         runs = screen.query_one(SelectionList)
-        await wait_for(pilot, lambda: runs.option_count == 1)
-        fake_trainer.write_run(logs / "b", steps=5)
-        screen._list_runs()
         await wait_for(pilot, lambda: runs.option_count == 2)
         runs.select_all()
+        await pilot.press("ctrl+r")
+        assert not screen.running  # two runs, but one model (hrm_act with two seeds)
+        screen.query_one("#compare-extra", Input).value = "--config gpt2=gpt2_small"
         screen.query_one("#compare-ks").value = "1,16"
         await pilot.press("ctrl+r")
         assert not screen.running  # 16 > 8 samples per puzzle

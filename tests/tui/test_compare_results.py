@@ -43,3 +43,15 @@ def test_schema_errors_name_the_missing_part() -> None:
         cr.pass_at_k({**RESULTS, "pass_at_k": {"hrm": RESULTS["pass_at_k"]["hrm"]}})
     with pytest.raises(ValueError, match="JSON object"):
         cr.pass_at_k([])  # type: ignore[arg-type]
+
+
+def test_runs_group_into_models_by_architecture() -> None:
+    from hrm_tui.screens.compare import group_models, model_name, parse_ks
+
+    runs = [("hrm-20240101-000000", "logs/h1", "hrm_act"), ("gpt2-20240101-000000", "logs/g", "gpt2"),
+            ("hrm-20240102-000000", "logs/h2", "hrm_act"), ("odd-20240103-101010-2", "logs/o", "?")]
+    assert group_models(runs) == {"hrm_act": ["logs/h1", "logs/h2"], "gpt2": ["logs/g"], "odd": ["logs/o"]}
+    assert model_name("plain", "") == "plain"
+    assert parse_ks("5, 1,2,2") == [1, 2, 5]
+    with pytest.raises(ValueError):
+        parse_ks("0")

@@ -20,8 +20,12 @@ def test_argv_builders_follow_the_documented_commands(tmp_path: Path) -> None:
     assert hc.doctor_args(logs) == ["doctor", "--json", "--logs-dir", str(logs)]
     assert hc.build_data_args("sudoku --out 'data/my set'") == [
         "build-data", "sudoku", "--out", "data/my set", "--progress", "jsonl"]
-    assert hc.compare_args(["a", "b"], [1, 5], 8, 3, Path("out"), "--data d") == [
-        "compare", "a", "b", "--k", "1,5", "--samples", "8", "--seeds", "3", "--data", "d", "--out", "out", "--json"]
+    models = {"hrm_act": ["logs/a", "logs/b"], "gpt2": ["logs/c"]}
+    assert hc.compare_args(models, [1, 5], 8, Path("out"), "--data d", seeds=3) == [
+        "compare", "--model", "hrm_act=logs/a,logs/b", "--model", "gpt2=logs/c", "--k", "1,5", "--n-samples", "8",
+        "--data", "d", "--out", "out", "--json"]
+    assert hc.compare_args({}, [1], 4, Path("o"), "--config hrm=demo --config gpt2=gpt2", seeds=3)[:6] == [
+        "compare", "--k", "1", "--n-samples", "4", "--seeds"]
 
 
 def test_default_command_and_override(monkeypatch: pytest.MonkeyPatch) -> None:

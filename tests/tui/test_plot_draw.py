@@ -93,3 +93,12 @@ def test_ticks_and_values() -> None:
     assert tick_label(120_000) == "120k" and tick_label(3_000_000) == "3M" and tick_label(0.5) == "0.5"
     assert fmt_value(0.5, "%") == "0.5%" and fmt_value(16_364.7) == "16.4k" and fmt_value(2e-4) == "2.00e-04"
     assert fmt_value(None) == "-" and fmt_value(float("nan")) == "nan"
+
+
+def test_spread_is_a_faint_band_around_its_base(store: RunStore) -> None:
+    prepared = prepare(PLOTS_BY_ID["entropy"], [("main", store)], PlotView(), 60, background=(0, 0, 0))
+    faint = blend((86, 180, 233), (0, 0, 0), 0.6)
+    upper, lower = [line for line in prepared.lines if line.color == faint]
+    entropy = next(line for line in prepared.lines if line.color == (86, 180, 233))
+    assert upper.y.max() > entropy.y.max() and lower.y.min() < entropy.y.min()
+    assert "± std" in [item.label for item in prepared.legend]
