@@ -1,6 +1,7 @@
 """Key bindings of the screen underneath and of the app, with their ids, and what the figures mean.
 
-Every binding has an id: a keymap file (see README) can move any action to another key.
+Every binding has an id: ~/.config/hrm/tui-keys.yaml (or the file $HRM_TUI_KEYMAP names) maps ids
+to other keys, e.g. `dashboard.pause: space`.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ GLOSSARY = """\
   [b]residuals[/b]       |z(i) - z(i-1)| per inner step: L settles within each H cycle, then H moves.
   Plots: faint curves are raw values behind their EMA; faded colours are the overlaid run.
   States: starting, running, paused, restarting (supervisor countdown), crashed, stale (no heartbeat),
-  finished, stopped. Alerts list warnings and errors with a hint each; enter opens one in full."""
+  finished, stopped. Alerts list warnings and errors with a hint each; enter opens one in full.
+  Keys: remap any binding by its id in ~/.config/hrm/tui-keys.yaml, e.g. [b]dashboard.pause: space[/b]."""
 
 
 def bindings_table(title: str, bindings: list[Binding]) -> Table:

@@ -363,6 +363,17 @@ async def test_data_wizard_reports_a_failed_build(logs: Path, monkeypatch: pytes
         assert "pass --force" in str(progress.query_one(".build-stage").render())
 
 
+async def compare_with_all_runs(pilot, count: int):  # type: ignore[no-untyped-def]
+    """Open the Compare screen and pick every run in logs/."""
+    await pilot.press("5")
+    screen = pilot.app.screen
+    runs = screen.query_one(SelectionList)
+    await wait_for(pilot, lambda: runs.option_count == count)
+    runs.select_all()
+    await pilot.pause()
+    return screen
+
+
 @sync
 async def test_compare_wizard_runs_and_loads_results(finished_run: Path, logs: Path, tmp_path: Path) -> None:
     gpt2 = fake_trainer.write_run(logs / "gpt2-20231114-230000", steps=50, t0=T0)
@@ -370,12 +381,7 @@ async def test_compare_wizard_runs_and_loads_results(finished_run: Path, logs: P
     gpt2.config.write_text(yaml.safe_dump({**cfg, "model": {"arch": "gpt2"}}))
     app = make_app(LaunchPlan(mode="none", logs_dir=logs))
     async with app.run_test(size=SMALL) as pilot:
-        await pilot.press("5")
-        screen = app.screen
-        runs = screen.query_one(SelectionList)
-        await wait_for(pilot, lambda: runs.option_count == 2)
-        runs.select_all()
-        await pilot.pause()
+        screen = await compare_with_all_runs(pilot, 2)
         assert screen.picked_models() == {"hrm_act": [str(finished_run)], "gpt2": [str(gpt2.path)]}
         screen.query_one("#compare-ks").value = "1, 5"
         await pilot.press("ctrl+r")
@@ -403,14 +409,38 @@ async def test_compare_needs_two_models_and_sane_k(finished_run: Path, logs: Pat
     fake_trainer.write_run(logs / "again-20231114-230000", steps=5)  # a second seed of the same arch
     app = make_app(LaunchPlan(mode="none", logs_dir=logs))
     async with app.run_test(size=SMALL) as pilot:
-        await pilot.press("5")
-        screen = app.screen
-        runs = screen.query_one(SelectionList)
-        await wait_for(pilot, lambda: runs.option_count == 2)
-        runs.select_all()
+        screen = await compare_with_all_runs(pilot, 2)
         await pilot.press("ctrl+r")
         assert not screen.running  # two runs, but one model (hrm_act with two seeds)
         screen.query_one("#compare-extra", Input).value = "--config gpt2=gpt2_small"
         screen.query_one("#compare-ks").value = "1,16"
         await pilot.press("ctrl+r")
         assert not screen.running  # 16 > 8 samples per puzzle
+
+
+def test_keymap_file_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from hrm_tui.app import load_keymap
+
+    keys = tmp_path / "keys.yaml"
+    keys.write_text("dashboard.pause: space\napp.help: f2\n")
+    monkeypatch.setenv("HRM_TUI_KEYMAP", str(keys))
+    assert load_keymap() == {"dashboard.pause": "space", "app.help": "f2"}
+    keys.write_text("- not a mapping\n")
+    assert load_keymap() == {}
+    monkeypatch.setenv("HRM_TUI_KEYMAP", str(tmp_path / "missing.yaml"))
+    assert load_keymap() == {}
+
+
+@sync
+async def test_remapped_key_and_command_palette(live, logs: Path) -> None:  # type: ignore[no-untyped-def]
+    _, run = live
+    app = make_app(LaunchPlan(mode="attach", logs_dir=logs, run=run.path), keymap={"dashboard.pause": "space"})
+    async with app.run_test(size=SMALL) as pilot:
+        d = dash(app)
+        await wait_for(pilot, lambda: d.status is not None and d.status.state == "running")
+        await pilot.press("space")
+        assert run.read_control()["pause"] is True
+        titles = [c.title for c in app.get_system_commands(d)]
+        assert {"Pause/resume", "Checkpoint", "Go to Runs", "Go to Compare"} <= set(titles)
+        await pilot.press("space")
+        assert run.read_control()["pause"] is False
