@@ -22,7 +22,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 from textual.worker import get_current_worker
 
-from hrm.rundir import RunDir, RunStatus, find_run, new_run_id, read_jsonl
+from hrm.rundir import RunDir, RunStatus, new_run_id, read_jsonl
 from hrm_tui import hrm_commands as hc
 from hrm_tui.control import ControlError, RunControl
 from hrm_tui.launch import dataset_present
@@ -88,7 +88,6 @@ class DashboardScreen(Screen[None]):
         self.launched: subprocess.Popen[bytes] | None = None
         self.launch_log: Path | None = None
         self.launch_failed: list[str] | None = None
-        self.building = False
         self.started: dict[str, subprocess.Popen[bytes]] = {}  # every training this dashboard launched
         self._dirty = False  # plots have data they have not drawn yet
         self._ui_dirty = False  # header, log or alerts have news
@@ -165,7 +164,6 @@ class DashboardScreen(Screen[None]):
         command = "hrm " + " ".join(hc.build_data_args(plan.data_build)[:-2])
 
         def built(ok: bool | None) -> None:
-            self.building = False
             if ok and dataset_present(plan.data_path):
                 self.start_training()
             elif ok:
@@ -177,7 +175,8 @@ class DashboardScreen(Screen[None]):
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self.building = True
+                self.query_one(RunHeader).show(HeaderInfo(run_id=f"new run of {plan.config}", state="building data",
+                                                          detail=command, mode="live"))
                 self.app.push_screen(BuildDataScreen(hc.build_data_args(plan.data_build)), built)
             else:
                 self._show_problem(f"The dataset {plan.data_path} is missing.",
@@ -381,8 +380,6 @@ class DashboardScreen(Screen[None]):
         info.mode = self.run_mode
         if self.launch_failed is not None and info.state in ("starting", "stale"):
             info.state, info.detail = "failed", "hrm train exited before the run started (see Alerts)"
-        if self.building:
-            info.state = "building data"
         self.query_one(RunHeader).show(info)
 
     def _update_strip(self) -> None:
@@ -628,16 +625,6 @@ class DashboardScreen(Screen[None]):
     def action_clear_overlay(self) -> None:
         self.overlays = []
         self._view_changed()
-
-    # ------------------------------------------------------------------------------------------
-
-    def open_run_by_name(self, name: str, mode: str) -> None:
-        try:
-            run = find_run(name, self.app.plan.logs_dir)
-        except FileNotFoundError as exc:
-            self.notify(str(exc), severity="error")
-            return
-        self.open_run(run.path, mode)
 
     def live_trainings(self) -> dict[str, subprocess.Popen[bytes]]:
         """The training processes this dashboard started that are still running, by run id."""
