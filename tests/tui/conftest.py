@@ -27,7 +27,7 @@ import fake_trainer  # noqa: E402
 FAKE_HRM = [sys.executable, str(HERE / "fake_hrm.py")]
 T0 = 1_700_000_000.0
 SIZE = (160, 48)  # the size people use in tmux: snapshots of the dashboard
-SMALL = (110, 34)  # behaviour tests: same layout, fewer cells to draw
+SMALL = (100, 30)  # behaviour tests: same layout, fewer cells to draw
 
 
 def fixed_sample(_pid: int | None = None) -> SystemSample:

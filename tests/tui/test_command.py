@@ -84,7 +84,7 @@ NO_TORCH = textwrap.dedent("""
     app = HrmApp(launch_plan(None, [], None, "r", Path(sys.argv[2])), keymap={}, hrm_command=fake_hrm)
 
     async def main():
-        async with app.run_test(size=(100, 30)) as pilot:
+        async with app.run_test(size=(80, 24)) as pilot:
             for key in "2345]":
                 await pilot.press(key)
                 await pilot.pause(0.2)
