@@ -82,11 +82,20 @@ class CommandResult:
         return self.returncode == 0
 
     def error_line(self) -> str:
-        """The line a user needs: the last non-empty line the command printed."""
-        for line in reversed(self.output_tail):
-            if line.strip():
-                return line.strip()
-        return f"exit status {self.returncode}"
+        """The line a user needs: the last line the command printed that says something."""
+        return last_message(self.output_tail) or f"exit status {self.returncode}"
+
+
+BOX_CHARS = "│┃║╭╮╰╯┌┐└┘─━═ "
+
+
+def last_message(lines: Sequence[str]) -> str:
+    """The last line with words in it, without the box Rich draws around errors."""
+    for line in reversed(lines):
+        text = line.strip().strip(BOX_CHARS).strip()
+        if any(ch.isalnum() for ch in text):
+            return text
+    return ""
 
 
 def run_captured(argv: list[str], timeout: float = 300.0, keep_lines: int = TAIL_LINES,

@@ -44,6 +44,11 @@ class Line:
     color: RGB
     yside: str = "left"
 
+    @property
+    def marker(self) -> str:
+        # One or two eval points drawn as braille dots would be invisible.
+        return "●" if len(self.x) <= 2 else "hd"
+
 
 @dataclass
 class LegendItem:
@@ -296,7 +301,7 @@ def paint(plt: Any, prepared: Prepared, width: int = 80) -> None:
         plt.bar(labels, values, color=BLUE, width=0.6)
         return
     for line in prepared.lines:
-        plt.plot(line.x.tolist(), line.y.tolist(), color=line.color, yside=line.yside, marker="hd")
+        plt.plot(line.x.tolist(), line.y.tolist(), color=line.color, yside=line.yside, marker=line.marker)
     plt.yscale("log" if prepared.log_left else "linear", yside="left")
     if any(line.yside == "right" for line in prepared.lines):
         plt.yscale("log" if prepared.log_right else "linear", yside="right")

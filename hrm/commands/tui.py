@@ -34,6 +34,9 @@ def launch_plan(config: str | None, overrides: list[str], attach: str | None, re
     from hrm.rundir import find_run
     from hrm_tui.launch import DEMO_PRESET, LaunchPlan
 
+    if config and "=" in config and not Path(config).exists():
+        # `hrm tui train.max_steps=200`: overrides for the demo, not a config named so.
+        config, overrides = None, [config, *overrides]
     if attach and replay:
         raise UserError("--attach and --replay open one run each: give only one of them")
     if (attach or replay) and (config or overrides):

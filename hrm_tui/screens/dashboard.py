@@ -334,9 +334,9 @@ class DashboardScreen(Screen[None]):
         if message.returncode != 0 and not self.events:
             # `hrm train` died before the run wrote anything: say what it printed.
             self.launch_failed = message.output_tail
-            last = next((ln for ln in reversed(message.output_tail) if ln.strip()), f"exit {message.returncode}")
+            last = hc.last_message(message.output_tail) or f"exit status {message.returncode}"
             self.query_one(AlertsPanel).add_events([{
-                "event": "hrm train failed", "level": "error", "message": last.strip(),
+                "event": "hrm train failed", "level": "error", "message": last,
                 "traceback": "\n".join(message.output_tail),
                 "hint": "the output above is what hrm train printed; fix it and press R to try again",
             }])

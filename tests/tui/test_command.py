@@ -55,6 +55,9 @@ def test_demo_plan_reads_the_preset_or_says_it_is_missing(tmp_path: Path, monkey
         yaml.safe_dump({"data": {"path": "data/sudoku-demo", "build": "sudoku"}}))
     plan = launch_plan(None, [], None, None, tmp_path / "logs")
     assert plan.trains and plan.run_name == "sudoku_demo_cpu" and plan.data_path == Path("data/sudoku-demo")
+    plan = launch_plan("train.max_steps=200", ["data.path=data/other"], None, None, tmp_path / "logs")
+    assert plan.mode == "demo" and plan.overrides == ["train.max_steps=200", "data.path=data/other"]
+    assert plan.data_path == Path("data/other")
 
 
 def test_dataset_present(tmp_path: Path) -> None:

@@ -55,6 +55,8 @@ def test_run_json_reads_doctor_and_reports_failures(monkeypatch: pytest.MonkeyPa
     data, result = hc.run_json([sys.executable, "-c", "import time; time.sleep(5)"], timeout=0.2)
     assert result.returncode == 124 and "longer than" in result.error_line()
     assert hc.CommandResult([], 3, []).error_line() == "exit status 3"
+    boxed = ["Usage: hrm [OPTIONS] COMMAND", "╭─ Error ──────╮", "│ No such command 'train'.  │", "╰──────────────╯", ""]
+    assert hc.CommandResult([], 2, boxed).error_line() == "No such command 'train'."
 
 
 def test_stream_jsonl_reports_progress_then_summary(tmp_path: Path) -> None:
