@@ -444,3 +444,44 @@ async def test_remapped_key_and_command_palette(live, logs: Path) -> None:  # ty
         assert {"Pause/resume", "Checkpoint", "Go to Runs", "Go to Compare"} <= set(titles)
         await pilot.press("space")
         assert run.read_control()["pause"] is False
+
+
+@sync
+async def test_full_log_and_overlay_from_the_runs_screen(finished_run: Path, logs: Path) -> None:
+    other = fake_trainer.write_run(logs / "older-20231101-000000", steps=30, t0=T0 - 5000)
+    os.utime(other.config, (T0 - 5000, T0 - 5000))
+    app = make_app(LaunchPlan(mode="replay", logs_dir=logs, run=finished_run), clock=T0 + 1000)
+    async with app.run_test(size=SMALL) as pilot:
+        await wait_for(pilot, lambda: loaded(app, 300))
+        await pilot.press("L")
+        from hrm_tui.screens.log_viewer import LogViewerScreen
+        from textual.widgets import Log
+
+        assert isinstance(app.screen, LogViewerScreen)
+        assert app.screen.query_one(Log).lines[-1] == "step 300: loss 0.1782"
+        await pilot.press("escape")
+        await pilot.press("r")  # the run list
+        table = app.screen.query_one(DataTable)
+        await wait_for(pilot, lambda: table.row_count == 2)
+        table.move_cursor(row=1)
+        await pilot.press("o")
+        d = dash(app)
+        await wait_for(pilot, lambda: app.screen is d and bool(d.overlays))
+        assert d.overlays[0][0] == other.path.name
+
+
+@sync
+async def test_restart_of_a_live_run_stops_it_first(live, logs: Path) -> None:  # type: ignore[no-untyped-def]
+    proc, run = live
+    app = make_app(LaunchPlan(mode="attach", logs_dir=logs, run=run.path))
+    async with app.run_test(size=SMALL) as pilot:
+        d = dash(app)
+        await wait_for(pilot, lambda: d.status is not None and d.status.state == "running")
+        await pilot.press("R", "y")
+        assert proc.wait(timeout=10) == 0  # stopped with a checkpoint ...
+        await wait_for(pilot, lambda: d.launched is not None)  # ... then resumed by `hrm train --resume`
+        await wait_for(pilot, lambda: d.status is not None and d.status.state == "running")
+        events = [e["event"] for e in run.read_events()]
+        assert "stopped" in events and events[-1] in ("started", "checkpoint")
+        os.kill(d.launched.pid, signal.SIGTERM)
+        assert d.launched.wait(timeout=10) == 0
