@@ -454,8 +454,9 @@ async def test_full_log_and_overlay_from_the_runs_screen(finished_run: Path, log
     async with app.run_test(size=SMALL) as pilot:
         await wait_for(pilot, lambda: loaded(app, 300))
         await pilot.press("L")
-        from hrm_tui.screens.log_viewer import LogViewerScreen
         from textual.widgets import Log
+
+        from hrm_tui.screens.log_viewer import LogViewerScreen
 
         assert isinstance(app.screen, LogViewerScreen)
         assert app.screen.query_one(Log).lines[-1] == "step 300: loss 0.1782"
