@@ -22,7 +22,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 from textual.worker import get_current_worker
 
-from hrm.rundir import RunDir, RunStatus, new_run_id, read_jsonl
+from hrm.rundir import RunDir, RunStatus, list_runs, new_run_id, read_jsonl, run_status
 from hrm_tui import hrm_commands as hc
 from hrm_tui.control import ControlError, RunControl
 from hrm_tui.launch import dataset_present
@@ -136,13 +136,39 @@ class DashboardScreen(Screen[None]):
         elif plan.problem:
             self._show_problem(plan.problem, "Open a run with 2 (Runs), or check the set-up with 3 (Environment).")
         elif plan.trains:
-            if plan.data_path is not None and not dataset_present(plan.data_path):
-                self._offer_build()
-            else:
-                self.start_training()
+            self._offer_attach_or_train()
         else:
             self._show_problem("No run to watch yet.", "Press 2 to open a run, or start one: hrm tui CONFIG.",
                                level="info")
+
+    def _offer_attach_or_train(self) -> None:
+        """A run of the same preset still training (e.g. left running on quit): watch it rather than
+        start a second one that would halve the speed of both."""
+        from hrm_tui.screens.confirm import ConfirmScreen
+
+        plan = self.app.plan
+        live = [r for r in list_runs(plan.logs_dir) if r.run_id.startswith(f"{plan.run_name}-")
+                and run_status(r, now=self.app.clock()).state in ("running", "paused", "restarting")]
+        if not live:
+            self._train_when_data_ready()
+            return
+
+        def answered(attach: bool | None) -> None:
+            if attach:
+                self.open_run(live[0].path, "attached")
+            else:
+                self._train_when_data_ready()
+
+        self.app.push_screen(ConfirmScreen(
+            f"[b]{live[0].run_id}[/b] is still training.\n\nWatch it instead of starting another run?",
+            yes="Watch it", no="Start a new run"), answered)
+
+    def _train_when_data_ready(self) -> None:
+        plan = self.app.plan
+        if plan.data_path is not None and not dataset_present(plan.data_path):
+            self._offer_build()
+        else:
+            self.start_training()
 
     def _show_problem(self, message: str, hint: str, level: str = "error") -> None:
         self.query_one(AlertsPanel).add_events(

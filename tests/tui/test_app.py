@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -486,3 +487,26 @@ async def test_restart_of_a_live_run_stops_it_first(live, logs: Path) -> None:  
         assert "stopped" in events and events[-1] in ("started", "checkpoint")
         os.kill(d.launched.pid, signal.SIGTERM)
         assert d.launched.wait(timeout=10) == 0
+
+
+@sync
+async def test_a_second_demo_offers_to_watch_the_one_still_training(logs: Path) -> None:
+    proc = subprocess.Popen([*FAKE_HRM, "train", "demo.yaml", "fake.steps=100000", "fake.rate=20", "--supervise",
+                             "--run-id", "demo-20240101-000000", "--logs-dir", str(logs)], stdout=subprocess.DEVNULL)
+    try:
+        run = RunDir(logs / "demo-20240101-000000")
+        deadline = time.monotonic() + 15
+        while not run.heartbeat.exists():
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        plan = LaunchPlan(mode="demo", logs_dir=logs, config="demo.yaml", run_name="demo")
+        app = make_app(plan)
+        async with app.run_test(size=SMALL) as pilot:
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            await pilot.press("y")
+            d = dash(app)
+            assert d.run is not None and d.run.run_id == "demo-20240101-000000" and d.run_mode == "attached"
+            assert d.launched is None and not d.started
+    finally:
+        proc.kill()
+        proc.wait()
