@@ -102,7 +102,9 @@ PLOTS: tuple[PlotSpec, ...] = (
         SeriesSpec("train", "h_updates", "H updates", BLUE),
         SeriesSpec("train", "act_steps", "ACT segments", ORANGE),
         SeriesSpec("eval", "act_steps", "eval segments", YELLOW),
-    ), log_ok=False, keywords=("halting", "ponder")),
+        SeriesSpec("train", "ponder", "ponder", GREEN, yside="right"),
+    ), log_ok=False, keywords=("halting", "ponder"),
+        help="H updates and ACT segments per halted sequence; ponder (routed hrm_act): sum of halting probabilities."),
     PlotSpec("q_values", "Q-halt vs Q-continue logits", "internals", (
         SeriesSpec("train", "q_halt", "Q-halt", VERMILION),
         SeriesSpec("train", "q_continue", "Q-continue", SKY),
