@@ -15,6 +15,7 @@ from hrm.commands.runs import runs
 from hrm.commands.stats import stats
 from hrm.commands.sweep import sweep
 from hrm.commands.train import train
+from hrm.commands.tui import tui
 from hrm.errors import UserError
 
 app = typer.Typer(
@@ -27,6 +28,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
+app.command("tui")(tui)
 app.command("doctor")(doctor)
 app.command("runs")(runs)
 app.add_typer(build_data_app, name="build-data")
