@@ -91,9 +91,10 @@ def atomic_write_json(path: Path, obj: Any, durable: bool = True) -> None:
 
 class JsonlWriter:
     """Append-only JSON lines. Each record goes out as one whole line in a single write() on an
-    O_APPEND descriptor, so a writer killed at any moment leaves no partial line behind, and two
-    processes appending (a trainer and its supervisor) never interleave inside a line. A torn last
-    line left by an older writer (e.g. a full disk) is cut off when the file is opened again."""
+    O_APPEND descriptor, so two processes appending (a trainer and its supervisor) never interleave
+    inside a line. A writer killed mid-write (Linux can cut a write short on SIGKILL) or stopped by
+    a full disk may leave a fragment without a newline: readers (JsonlTail) only take complete
+    lines, and the fragment is cut off when the file is opened again."""
 
     def __init__(self, path: Path):
         self.path = Path(path)

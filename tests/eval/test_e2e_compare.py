@@ -15,7 +15,7 @@ import yaml
 from hrm.eval.passk import pass_at_k
 
 HRM_TINY = {
-    "data": {"eval_examples": 12, "loss_cells": "changed"},
+    "data": {"eval_examples": 12},
     "model": {"arch": "hrm_act", "hidden_size": 32, "num_heads": 2, "H_layers": 1, "L_layers": 1,
               "puzzle_emb_ndim": 0, "halt_max_steps": 2, "loss_on": "changed", "pos_encodings": "grid"},
 }

@@ -7,8 +7,8 @@ import csv
 
 import numpy as np
 import pytest
-from conftest import tiny_config, train_run
 from scipy import stats as sps
+from sweep_helpers import tiny_config, train_run
 from typer.testing import CliRunner
 
 from hrm.cli import app

@@ -9,7 +9,7 @@ import json
 
 import pytest
 import yaml
-from conftest import tiny_config
+from sweep_helpers import tiny_config
 from typer.testing import CliRunner
 
 from hrm.cli import app

@@ -196,7 +196,7 @@ def test_command_line_overrides_reach_every_cell(tmp_path):
 
 
 def test_dry_run_lists_commands_and_a_typo_stops_the_sweep(tmp_path, sort_data):
-    from conftest import tiny_config
+    from sweep_helpers import tiny_config
     from typer.testing import CliRunner
 
     from hrm.cli import app
