@@ -135,13 +135,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--puzzles", type=int, default=1000, help="puzzles in the augmentation benchmark")
     parser.add_argument("--augs", type=int, default=1000, help="augmentations per puzzle")
+    parser.add_argument("--easy", type=int, default=1000, help="easy puzzles in the generation benchmark")
+    parser.add_argument("--medium", type=int, default=200, help="medium puzzles in the generation benchmark")
     parser.add_argument("--hard", type=int, default=20, help="hard puzzles in the generation and rating benchmarks")
     args = parser.parse_args()
 
     from rich.console import Console
     from rich.table import Table
 
-    generation = bench_generation({"easy": 1000, "medium": 200, "hard": args.hard})
+    generation = bench_generation({"easy": args.easy, "medium": args.medium, "hard": args.hard})
     hardness = bench_hardness(args.hard)
     augmentation = bench_augmentation(args.puzzles, args.augs)
 

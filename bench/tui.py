@@ -7,6 +7,9 @@
    visible page until the screen has been refreshed.
 3. The dashboard's own CPU use while it tails a fast-writing fake trainer: `hrm tui --attach` runs
    in a real terminal (tmux, 160x48) and psutil reads its CPU time over `--seconds` (60).
+4. Overhead on real training: the trainer's steps/s and examples/s on `--config` (the CPU demo)
+   without and with `hrm tui --attach` watching it, in alternating phases of `--phase-seconds`
+   within one run, and the dashboard's CPU % meanwhile.
 
 Prints a table and writes bench/results/tui.json.
 """
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
@@ -24,21 +28,22 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench.common import HRM, ROOT, start_trainer, trainer_output_tail, write_result
+
 sys.path.insert(0, str(ROOT / "tests" / "tui"))
 
 import fake_trainer  # noqa: E402
 
-from hrm.rundir import read_jsonl  # noqa: E402
+from hrm.rundir import RunDir, read_jsonl  # noqa: E402
 from hrm_tui.plot_draw import PlotView, paint, prepare  # noqa: E402
 from hrm_tui.plot_specs import PLOTS  # noqa: E402
 from hrm_tui.store import RunStore  # noqa: E402
 
-RESULTS = ROOT / "bench" / "results" / "tui.json"
 PLOT_W, PLOT_H = 37, 15  # a plot's size in a 160x48 terminal
 FAKE_HRM = [sys.executable, str(ROOT / "tests" / "tui" / "fake_hrm.py")]
 
@@ -116,12 +121,37 @@ def redraw_bench(steps_list: list[int]) -> list[dict]:
     return rows
 
 
+@contextlib.contextmanager
+def dashboard(run_id: str, logs_dir: Path) -> Iterator[psutil.Process]:
+    """`hrm tui --attach RUN_ID` in a real terminal (a detached tmux session, 160x48); yields the
+    process in the pane (the dashboard; its children are the dashboard's workers)."""
+    session = f"hrm-bench-{os.getpid()}"
+    subprocess.run(["tmux", "new", "-d", "-s", session, "-x", "160", "-y", "48",
+                    f"{HRM} tui --attach {run_id} --logs-dir {logs_dir}"], check=True)
+    try:
+        pane_pid = int(subprocess.run(["tmux", "display", "-p", "-t", session, "#{pane_pid}"], check=True,
+                                      capture_output=True, text=True).stdout.strip())
+        yield psutil.Process(pane_pid)
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+
+
+def cpu_seconds(procs: list[psutil.Process]) -> dict[int, float]:
+    """User + system CPU seconds of each process still alive."""
+    out = {}
+    for p in procs:
+        try:
+            out[p.pid] = sum(p.cpu_times()[:2])
+        except psutil.NoSuchProcess:
+            continue
+    return out
+
+
 def cpu_bench(seconds: float, rate: float) -> dict:
     """CPU % of `hrm tui --attach` (one core = 100%) while a fake trainer writes `rate` steps/s."""
     if shutil.which("tmux") is None:
         return {"error": "tmux not found"}
     folder = Path(tempfile.mkdtemp(prefix="hrm-bench-tui-"))
-    session = f"hrm-bench-{os.getpid()}"
     trainer = subprocess.Popen([*FAKE_HRM, "train", "bench.yaml", "fake.steps=100000000", f"fake.rate={rate}",
                                 "fake.checkpoint_every=1000",
                                 "--supervise", "--run-id", "bench", "--logs-dir", str(folder)],
@@ -130,33 +160,109 @@ def cpu_bench(seconds: float, rate: float) -> dict:
         deadline = time.monotonic() + 30
         while not (folder / "bench" / "heartbeat").exists() and time.monotonic() < deadline:
             time.sleep(0.1)
-        hrm = Path(sys.executable).parent / "hrm"
-        subprocess.run(["tmux", "new", "-d", "-s", session, "-x", "160", "-y", "48",
-                        f"{hrm} tui --attach bench --logs-dir {folder}"], check=True)
-        pane_pid = int(subprocess.run(["tmux", "display", "-p", "-t", session, "#{pane_pid}"], check=True,
-                                      capture_output=True, text=True).stdout.strip())
-        time.sleep(8)  # start-up and the first full load are not what we measure
-        app = psutil.Process(pane_pid)
-        procs = [app, *app.children(recursive=True)]
-        tproc = psutil.Process(trainer.pid)
-        steps0 = _steps(folder / "bench")
-        cpu0 = {p.pid: sum(p.cpu_times()[:2]) for p in procs}
-        t_cpu0 = sum(tproc.cpu_times()[:2])
-        t0 = time.monotonic()
-        time.sleep(seconds)
-        wall = time.monotonic() - t0
-        cpu = sum(sum(p.cpu_times()[:2]) - cpu0[p.pid] for p in procs if p.is_running())
-        t_cpu = sum(tproc.cpu_times()[:2]) - t_cpu0
-        steps = _steps(folder / "bench") - steps0
-        screen = subprocess.run(["tmux", "capture-pane", "-p", "-t", session], capture_output=True, text=True).stdout
+        with dashboard("bench", folder) as app:
+            time.sleep(8)  # start-up and the first full load are not what we measure
+            procs = [app, *app.children(recursive=True)]
+            tproc = psutil.Process(trainer.pid)
+            steps0 = _steps(folder / "bench")
+            cpu0 = cpu_seconds(procs)
+            t_cpu0 = sum(tproc.cpu_times()[:2])
+            t0 = time.monotonic()
+            time.sleep(seconds)
+            wall = time.monotonic() - t0
+            cpu1 = cpu_seconds(procs)
+            cpu = sum(cpu1[pid] - cpu0[pid] for pid in cpu1 if pid in cpu0)
+            t_cpu = sum(tproc.cpu_times()[:2]) - t_cpu0
+            steps = _steps(folder / "bench") - steps0
+            screen = subprocess.run(["tmux", "capture-pane", "-p", "-t", f"hrm-bench-{os.getpid()}"],
+                                    capture_output=True, text=True).stdout
         return {"seconds": round(wall, 1), "dashboard_cpu_percent": round(100 * cpu / wall, 1),
                 "fake_trainer_cpu_percent": round(100 * t_cpu / wall, 1), "steps_per_s": round(steps / wall, 1),
                 "records_per_s": round(steps / wall * (1 + 1 / 25 + 2 / 10), 1), "screen": screen}
     finally:
-        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
         trainer.terminate()
         trainer.wait(timeout=10)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def phase_rate(records: list[dict], t0: float, t1: float) -> dict[str, float] | None:
+    """Steps/s and examples/s of the trainer between unix times t0 and t1, from its train records
+    (cumulative `step` and `examples`): the difference between the first and last record inside
+    the interval over the time between them. None with fewer than two records inside."""
+    inside = [r for r in records if r.get("kind") == "train" and t0 <= r["t"] <= t1]
+    if len(inside) < 2 or inside[-1]["t"] <= inside[0]["t"]:
+        return None
+    dt = inside[-1]["t"] - inside[0]["t"]
+    return {"steps_per_s": (inside[-1]["step"] - inside[0]["step"]) / dt,
+            "examples_per_s": (inside[-1]["examples"] - inside[0]["examples"]) / dt,
+            "seconds": dt}
+
+
+def overhead(phases: list[dict]) -> dict[str, float] | None:
+    """Mean steps/s and examples/s of the phases without and with the dashboard, and the overhead
+    1 - with/without of the steps/s (each step runs the same rows through the model; examples/s,
+    new puzzles taken in, also moves with how soon the model halts)."""
+    means = {}
+    for attached in (False, True):
+        rates = [p["rate"] for p in phases if p["dashboard"] == attached and p["rate"] is not None]
+        if not rates:
+            return None
+        means[attached] = {k: statistics.fmean(r[k] for r in rates) for k in ("steps_per_s", "examples_per_s")}
+    return {"steps_per_s_without": means[False]["steps_per_s"], "steps_per_s_with": means[True]["steps_per_s"],
+            "examples_per_s_without": means[False]["examples_per_s"],
+            "examples_per_s_with": means[True]["examples_per_s"],
+            "overhead": 1 - means[True]["steps_per_s"] / means[False]["steps_per_s"]}
+
+
+def overhead_bench(config: str, phase_s: float, pairs: int, settle_s: float = 8.0) -> dict:
+    """The real trainer's speed without and with `hrm tui --attach` watching it: phases of `phase_s`
+    seconds alternate (without, with) `pairs` times in one run, so drift (warm-up, halting) falls on
+    both; a with-phase starts `settle_s` after the dashboard (its start-up and first full load are
+    not steady-state overhead) and also yields the dashboard's CPU %."""
+    if shutil.which("tmux") is None:
+        return {"error": "tmux not found"}
+    logs = Path(tempfile.mkdtemp(prefix="hrm-bench-overhead-"))
+    run = RunDir(logs / "overhead")
+    minutes = (pairs * (2 * phase_s + settle_s) + 120) / 60
+    trainer = start_trainer(config, ["train.eval_every=0", "train.checkpoint_every=0", "train.checkpoint_minutes=0",
+                                     "train.diag_every=0", f"train.max_minutes={minutes:.2f}"], logs, "overhead")
+    try:
+        deadline = time.monotonic() + 300
+        while not any(True for _ in run.iter_metrics("train")):
+            if trainer.poll() is not None or time.monotonic() > deadline:
+                return {"error": trainer_output_tail(logs, "overhead") or "the trainer wrote no metrics"}
+            time.sleep(0.5)
+        time.sleep(settle_s)  # past the first steps
+        phases: list[dict] = []
+        cpu: list[float] = []
+        for _ in range(pairs):
+            t0 = time.time()
+            time.sleep(phase_s)
+            phases.append({"dashboard": False, "t0": t0, "t1": time.time()})
+            with dashboard("overhead", logs) as app:
+                time.sleep(settle_s)
+                procs = [app, *app.children(recursive=True)]
+                cpu0, t0 = cpu_seconds(procs), time.time()
+                time.sleep(phase_s)
+                cpu1, t1 = cpu_seconds(procs), time.time()
+                cpu.append(100 * sum(cpu1[pid] - cpu0[pid] for pid in cpu1 if pid in cpu0) / (t1 - t0))
+            phases.append({"dashboard": True, "t0": t0, "t1": t1})
+        if trainer.poll() is not None:
+            return {"error": "the trainer ended before the phases did: " + trainer_output_tail(logs, "overhead")}
+        records = list(run.iter_metrics("train"))
+        for p in phases:
+            p["rate"] = phase_rate(records, p["t0"], p["t1"])
+        started = next((e for e in run.read_events() if e.get("event") == "started"), {})
+        return {"config": config, "phase_s": phase_s, "pairs": pairs, "threads": started.get("threads"),
+                "phases": phases, "dashboard_cpu_percent": statistics.fmean(cpu), **(overhead(phases) or {})}
+    finally:
+        trainer.terminate()
+        try:
+            trainer.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            trainer.kill()
+            trainer.wait()
+        shutil.rmtree(logs, ignore_errors=True)
 
 
 def _steps(run: Path) -> int:
@@ -170,6 +276,9 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=100.0, help="fake trainer steps per second")
     parser.add_argument("--steps", default="10000,100000", help="run lengths for the redraw benchmark")
     parser.add_argument("--skip-cpu", action="store_true")
+    parser.add_argument("--config", default="sudoku_demo_cpu", help="preset the overhead benchmark trains")
+    parser.add_argument("--phase-seconds", type=float, default=30.0, help="length of each with/without phase")
+    parser.add_argument("--pairs", type=int, default=2, help="with/without phase pairs (0 = skip the overhead)")
     args = parser.parse_args()
 
     redraw = redraw_bench([int(s) for s in args.steps.split(",")])
@@ -185,10 +294,18 @@ def main() -> None:
               f"trainer itself used {cpu['fake_trainer_cpu_percent']}%)")
     elif cpu:
         print(cpu["error"])
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({"machine": platform.platform(), "cpus": os.cpu_count(), "redraw": redraw,
-                                   "cpu": cpu}, indent=2))
-    print(f"\nwrote {RESULTS}")
+    train = overhead_bench(args.config, args.phase_seconds, args.pairs) if args.pairs else {}
+    if train and "error" not in train and "overhead" in train:
+        print(f"\n{args.config} trainer ({train['threads']} threads), {args.pairs} x {args.phase_seconds:g} s "
+              f"phases each:  steps/s {train['steps_per_s_without']:.2f} without -> {train['steps_per_s_with']:.2f} "
+              f"with the dashboard ({100 * train['overhead']:+.1f}% overhead);  examples/s "
+              f"{train['examples_per_s_without']:.1f} -> {train['examples_per_s_with']:.1f};  dashboard CPU "
+              f"{train['dashboard_cpu_percent']:.1f}% of one core")
+    elif train:
+        print(train.get("error", "too few train records inside the phases: make --phase-seconds longer"))
+    path = write_result("tui", {"machine": platform.platform(), "cpus": os.cpu_count(), "redraw": redraw,
+                                "cpu": cpu, "training": train})
+    print(f"\nwrote {path}")
 
 
 if __name__ == "__main__":
