@@ -88,6 +88,10 @@ class HRMActConfig(StrictModel):
     box_shape: tuple[int, int] | None = (3, 3)
     rope_theta: float = 10000.0
     rms_norm_eps: float = 1e-5
+    # post: x <- norm(x + f(x)), the paper's block. pre: x <- x + f(norm(x)) inside each module and
+    # the module's output normalised; measured on the CPU demo it leaves the ln 9 plateau that
+    # post-norm sits on (README, "The CPU demo").
+    norm: Literal["post", "pre"] = "post"
     puzzle_emb_ndim: int = Field(512, ge=0, description="0 = no puzzle embedding")
     halting: Literal["act", "fixed"] = "act"
     halt_max_steps: int = Field(16, ge=1)
@@ -126,17 +130,25 @@ class HRMCarry:
 
 
 class HRMBlock(nn.Module):
-    """Post-norm transformer block: x <- norm(x + attn(x)); x <- norm(x + mlp(x))."""
+    """Transformer block, post-norm (x <- norm(x + attn(x)); x <- norm(x + mlp(x))) as in the paper,
+    or pre-norm (x <- x + attn(norm(x)); x <- x + mlp(norm(x)))."""
 
     def __init__(self, cfg: HRMActConfig):
         super().__init__()
         self.self_attn = Attention(cfg.hidden_size, cfg.num_heads, causal=False)
         self.mlp = SwiGLU(cfg.hidden_size, cfg.expansion)
-        self.eps = cfg.rms_norm_eps
+        self.eps, self.pre_norm = cfg.rms_norm_eps, cfg.norm == "pre"
 
     def forward(self, x: torch.Tensor, cos_sin: CosSin | None, gates: torch.Tensor | None = None) -> torch.Tensor:
+        if self.pre_norm:
+            x = x + self.self_attn(rms_norm(x, self.eps), cos_sin, gates)
+            return x + self.mlp(rms_norm(x, self.eps))
         x = rms_norm(x + self.self_attn(x, cos_sin, gates), self.eps)
         return rms_norm(x + self.mlp(x), self.eps)
+
+    def readout(self, z: torch.Tensor) -> torch.Tensor:
+        """What output heads read: post-norm states are normalised already, pre-norm ones are not."""
+        return rms_norm(z, self.eps) if self.pre_norm else z
 
     def flops_per_token(self, seq_len: int) -> float:
         return self.self_attn.flops_per_token(seq_len) + self.mlp.flops_per_token()
@@ -155,7 +167,9 @@ class ReasoningModule(nn.Module):
         z = z + injection
         for layer in self.layers:
             z = layer(z, cos_sin, gates)
-        return z
+        # Pre-norm blocks leave the residual stream unnormalised; normalising each update keeps the
+        # carried states bounded over cycles and segments, as the post-norm blocks do.
+        return self.layers[-1].readout(z)
 
     def flops_per_token(self, seq_len: int) -> float:
         return sum(layer.flops_per_token(seq_len) for layer in self.layers)

@@ -54,6 +54,7 @@ class TransformerConfig(StrictModel):
     box_shape: tuple[int, int] | None = (3, 3)
     rope_theta: float = 10000.0
     rms_norm_eps: float = 1e-5
+    norm: Literal["post", "pre"] = "post"
     puzzle_emb_ndim: int = Field(512, ge=0, description="0 = no puzzle embedding")
     loss: LossKind = "stablemax"
     loss_on: LossOn = "all"
@@ -75,7 +76,7 @@ class DirectTransformer(TaskModel):
         self.embed = InputEmbedding(shape, cfg.hidden_size, cfg.num_heads, cfg.pos_encodings, cfg.puzzle_emb_ndim,
                                     cfg.grid_shape, cfg.box_shape, cfg.rope_theta)
         self.puzzle_len = self.embed.puzzle_len
-        # HRMBlock reads hidden_size, num_heads, expansion and rms_norm_eps, which this config shares.
+        # HRMBlock reads hidden_size, num_heads, expansion, rms_norm_eps and norm, which this config shares.
         self.layers = nn.ModuleList(HRMBlock(cfg) for _ in range(cfg.num_layers))  # type: ignore[arg-type]
         self.lm_head = CastedLinear(cfg.hidden_size, shape.vocab_size)
 
@@ -84,7 +85,7 @@ class DirectTransformer(TaskModel):
         cos_sin = self.embed.cos_sin()
         for layer in self.layers:
             x = layer(x, cos_sin)
-        return self.lm_head(x[:, self.puzzle_len:])
+        return self.lm_head(self.layers[-1].readout(x)[:, self.puzzle_len:])
 
     def initial_carry(self, batch_size: int, device: torch.device | str) -> StatelessCarry:
         return stateless_carry(batch_size, device)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from hrm.config import CONFIG_DIR
 from hrm.models import build_model, count_parameters
 from hrm.models.base import TaskShape
 from hrm.train.config import load_run_config
@@ -24,8 +23,6 @@ def test_gpt2_124m_preset_is_gpt2_small():
 
 
 def test_matched_baselines_train_like_the_demo_and_have_its_size():
-    if not (CONFIG_DIR / "sudoku_demo_cpu.yaml").is_file():
-        pytest.skip("configs/sudoku_demo_cpu.yaml has not landed yet")
     demo = load_run_config("sudoku_demo_cpu")
     hrm_params = count_parameters(build_model(demo.model, SUDOKU))
     for preset in ("sudoku_gpt2_matched", "sudoku_transformer"):
@@ -34,5 +31,6 @@ def test_matched_baselines_train_like_the_demo_and_have_its_size():
         assert abs(params - hrm_params) / hrm_params < 0.10, (preset, params, hrm_params)
         assert cfg.data.model_dump() == demo.data.model_dump()
         assert cfg.model.loss_on == demo.model.loss_on
+        assert getattr(cfg.model, "norm", "pre") == demo.model.norm == "pre"  # GPT-2 blocks are pre-LN
         assert cfg.train.global_batch_size == demo.train.global_batch_size
         assert cfg.optim.model_dump() == demo.optim.model_dump()

@@ -106,6 +106,7 @@ VARIANTS = [
     dict(pos_encodings="learned", puzzle_emb_ndim=48),  # puzzle embedding over two positions
     dict(pos_encodings="grid", loss_on="changed", loss="softmax", puzzle_emb_ndim=16),
     dict(pos_encodings="grid", box_shape=None, route_heads=True, routing={"top_k": 2, "entropy_reg": 0.01}),
+    dict(norm="pre", pos_encodings="grid", loss_on="changed", loss="softmax"),
 ]
 
 
@@ -354,3 +355,22 @@ def test_builds_from_dataset_metadata():
     )
     model = build_model(tiny(), metadata)
     assert model.shape == SUDOKU
+
+
+def test_pre_norm_blocks_add_to_the_stream_and_keep_the_carried_states_normalised():
+    torch.manual_seed(0)
+    pre, post = build_model(tiny(norm="pre"), SUDOKU), build_model(tiny(), SUDOKU)
+    post.load_state_dict(pre.state_dict())  # same weights: only the block wiring differs
+    x = torch.randn(2, 81, 32) * 3
+    block = pre.L_level.layers[0]
+    manual = x + block.self_attn(torch.nn.functional.rms_norm(x, (32,), eps=1e-5), None)
+    manual = manual + block.mlp(torch.nn.functional.rms_norm(manual, (32,), eps=1e-5))
+    torch.testing.assert_close(block(x, None), manual)
+    assert not torch.allclose(block(x, None), post.L_level.layers[0](x, None))
+    batch = random_batch(3)
+    carry = pre.initial_carry(3, "cpu")
+    for _ in range(3):  # states stay at unit RMS per cell however many updates they went through
+        carry, _ = pre(carry, batch if bool(carry.halted.all()) else random_batch(int(carry.halted.sum())))
+        for z in (carry.z_H, carry.z_L):
+            torch.testing.assert_close(z.pow(2).mean(-1).sqrt(), torch.ones(3, 81), atol=1e-3, rtol=0)
+    assert not torch.equal(pre.predict(batch).logits, post.predict(batch).logits)
