@@ -66,7 +66,7 @@ def describe(result: dict[str, Any], threshold: float) -> str:
         return f"{hit['minutes']:.1f} min (step {hit['step']})"
     best = result["best"]
     tail = f" (best {100 * best['exact_accuracy']:.1f}% at {best['minutes']:.1f} min)" if best else " (no evaluation)"
-    return f"not reached in {result['train_minutes']:.1f} min{tail}"
+    return f"not reached in {result['wall_minutes']:.1f} min{tail}"
 
 
 def train_until(config: str, minutes: float, eval_every: int, overrides: Sequence[str] = (),
@@ -111,8 +111,9 @@ def train_until(config: str, minutes: float, eval_every: int, overrides: Sequenc
         result.update({
             "device": started.get("device"), "dtype": started.get("dtype"), "params": started.get("params"),
             "threads": started.get("threads"),
-            "steps": trains[-1]["step"] if trains else 0,
-            "train_minutes": ((trains[-1]["t"] - start_t) / 60) if trains else 0.0,
+            "steps": max((r["step"] for r in trains), default=0),
+            # From the `started` event to the last record (the final evaluation, usually).
+            "wall_minutes": max(((r["t"] - start_t) / 60 for r in [*trains, *evals]), default=0.0),
             "evals": [{"step": r["step"], "minutes": (r["t"] - start_t) / 60,
                        "exact_accuracy": r.get("exact_accuracy"), "accuracy": r.get("accuracy")} for r in evals],
             "crossings": crossings(evals, start_t, thresholds),
@@ -154,7 +155,7 @@ def main() -> None:
     print(f"{'exact accuracy':>15}  time to reach (wall, evaluations included)")
     for threshold in args.thresholds:
         print(f"{f'{100 * threshold:g}%':>15}  {describe(result, threshold)}")
-    print(f"{result['steps']} steps in {result['train_minutes']:.1f} min; trainer-reported "
+    print(f"{result['steps']} steps in {result['wall_minutes']:.1f} min; trainer-reported "
           f"{result['examples_per_s'] or 0:.0f} examples/s, {1000 * (result['tflops_per_s'] or 0):.1f} GFLOP/s")
     print(f"wrote {path}")
 

@@ -253,8 +253,13 @@ def overhead_bench(config: str, phase_s: float, pairs: int, settle_s: float = 8.
         for p in phases:
             p["rate"] = phase_rate(records, p["t0"], p["t1"])
         started = next((e for e in run.read_events() if e.get("event") == "started"), {})
-        return {"config": config, "phase_s": phase_s, "pairs": pairs, "threads": started.get("threads"),
-                "phases": phases, "dashboard_cpu_percent": statistics.fmean(cpu), **(overhead(phases) or {})}
+        result = {"config": config, "phase_s": phase_s, "pairs": pairs, "threads": started.get("threads"),
+                  "phases": phases, "dashboard_cpu_percent": statistics.fmean(cpu)}
+        figures = overhead(phases)
+        if figures is None:
+            return {**result, "error": f"fewer than two train records inside a phase of {phase_s:g} s: "
+                                       "make --phase-seconds longer"}
+        return {**result, **figures}
     finally:
         trainer.terminate()
         try:
@@ -295,14 +300,14 @@ def main() -> None:
     elif cpu:
         print(cpu["error"])
     train = overhead_bench(args.config, args.phase_seconds, args.pairs) if args.pairs else {}
-    if train and "error" not in train and "overhead" in train:
+    if train and "error" not in train:
         print(f"\n{args.config} trainer ({train['threads']} threads), {args.pairs} x {args.phase_seconds:g} s "
               f"phases each:  steps/s {train['steps_per_s_without']:.2f} without -> {train['steps_per_s_with']:.2f} "
               f"with the dashboard ({100 * train['overhead']:+.1f}% overhead);  examples/s "
               f"{train['examples_per_s_without']:.1f} -> {train['examples_per_s_with']:.1f};  dashboard CPU "
               f"{train['dashboard_cpu_percent']:.1f}% of one core")
     elif train:
-        print(train.get("error", "too few train records inside the phases: make --phase-seconds longer"))
+        print(train["error"])
     path = write_result("tui", {"machine": platform.platform(), "cpus": os.cpu_count(), "redraw": redraw,
                                 "cpu": cpu, "training": train})
     print(f"\nwrote {path}")
