@@ -584,9 +584,11 @@ class Trainer:
         if window["skipped"]:
             record["skipped_steps"] = window["skipped"]
         self.sink.metric("train", self.step, **record)
+        # Accuracy and examples count examples that finished (halted) in the window: "-" when none did.
+        acc, exact = (f"{record[k]:.3f}" if k in record else "-" for k in ("accuracy", "exact_accuracy"))
         self.sink.log(
-            f"step {self.step:>6}  loss {record['loss']:.4f}  acc {record.get('accuracy', float('nan')):.3f}  "
-            f"exact {record.get('exact_accuracy', float('nan')):.3f}  lr {lr:.2e}  {record['examples_per_s']:.0f} ex/s"
+            f"step {self.step:>6}  loss {record['loss']:.4f}  acc {acc}  exact {exact}  lr {lr:.2e}  "
+            f"{record['examples_per_s']:.0f} ex/s  {record['step_time_s']:.2f} s/step"
         )
 
     def _evaluate(self) -> dict[str, float]:

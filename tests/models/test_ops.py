@@ -163,6 +163,21 @@ def test_flash_path_is_selected_when_a_flash_module_imports(monkeypatch):
     assert len(calls) == 1
 
 
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs an NVIDIA GPU")
+@pytest.mark.parametrize("causal", [False, True])
+def test_flash_attn_matches_sdpa_on_the_gpu(causal, monkeypatch):
+    """Parity of the real kernels: whatever flash-attn generation the GPU gets vs PyTorch SDPA, bf16."""
+    backend = attention_backend("cuda")
+    if not backend.is_flash:
+        pytest.skip(f"flash-attn not used on this GPU ({backend.name})")
+    q, k, v = (torch.randn(2, 81, 8, 64, device="cuda", dtype=torch.bfloat16) for _ in range(3))
+    flash = attend(q, k, v, causal=causal)
+    monkeypatch.setitem(attention_module._BACKENDS, "cuda", select_attention("cpu", None))
+    sdpa = attend(q, k, v, causal=causal)
+    torch.testing.assert_close(flash.float(), sdpa.float(), atol=2e-2, rtol=2e-2)
+
+
 def test_stablemax_cross_entropy_by_hand():
     logits = torch.tensor([[[1.0, -1.0, 0.0]]])
     s = torch.tensor([2.0, 0.5, 1.0])  # s(x) = x + 1 for x >= 0, 1 / (1 - x) below
