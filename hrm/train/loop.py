@@ -29,6 +29,7 @@ from typing import Any
 import torch
 import torch.utils.checkpoint
 
+from hrm.advisor import Advisor
 from hrm.errors import UserError
 from hrm.rundir import RunDir
 from hrm.train import carry as carry_ops
@@ -134,7 +135,8 @@ class Trainer:
         init_process_group(ctx, self.device, cfg.reliability.pg_timeout_s)
         if ctx.is_main:
             self.rundir.create()
-        self.sink = Sink(self.rundir, enabled=ctx.is_main, echo=self.echo, prometheus_port=self.prometheus_port)
+        self.sink = Sink(self.rundir, enabled=ctx.is_main, echo=self.echo, prometheus_port=self.prometheus_port,
+                         advisor=Advisor.from_config(cfg) if ctx.is_main else None)
         self.heartbeat = Heartbeat(self.rundir, cfg.reliability.heartbeat_s, enabled=ctx.is_main).start()
         if self.install_signals:
             self.signals.install()

@@ -1,5 +1,8 @@
 """Where a run's figures and events go: metrics.jsonl, events.jsonl, stdout.log, and the optional
-webhook and Prometheus exporter. Only rank 0 writes; on other ranks every call is a no-op."""
+webhook and Prometheus exporter. Only rank 0 writes; on other ranks every call is a no-op.
+
+Every record written also goes through the troubleshooting advisor (hrm/advisor.py), whose
+diagnoses are written as `advisor` events beside the trainer's own, so the dashboard shows them live."""
 
 from __future__ import annotations
 
@@ -7,14 +10,16 @@ import sys
 import time
 from typing import Any
 
+from hrm.advisor import Advisor, event_kwargs
 from hrm.rundir import JsonlWriter, RunDir, event_record
 from hrm.train.prometheus import PrometheusExporter
 from hrm.train.webhook import Webhook
 
 
 class Sink:
-    def __init__(self, run: RunDir, enabled: bool = True, echo: bool = True, prometheus_port: int | None = None):
-        self.run, self.enabled, self.echo = run, enabled, echo
+    def __init__(self, run: RunDir, enabled: bool = True, echo: bool = True, prometheus_port: int | None = None,
+                 advisor: Advisor | None = None):
+        self.run, self.enabled, self.echo, self.advisor = run, enabled, echo, advisor
         self._metrics = self._events = self._stdout = None
         self.webhook: Webhook | None = None
         self.prometheus: PrometheusExporter | None = None
@@ -43,6 +48,7 @@ class Sink:
             self._metrics.write(record)
             if self.prometheus is not None:
                 self.prometheus.observe(record)
+            self._advise(record)
         return record
 
     def event(self, event: str, level: str = "info", message: str = "", hint: str = "", step: int | None = None,
@@ -58,7 +64,14 @@ class Sink:
             self.webhook.send(record)
         if self.prometheus is not None:
             self.prometheus.count_event(record)
+        if event != "advisor":
+            self._advise(record)
         return record
+
+    def _advise(self, record: dict[str, Any]) -> None:
+        if self.advisor is not None:
+            for diagnosis in self.advisor.observe(record):
+                self.event(**event_kwargs(diagnosis))
 
     def close(self) -> None:
         if not self.enabled:

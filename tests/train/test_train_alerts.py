@@ -84,3 +84,20 @@ def test_prometheus_exporter_serves_the_live_figures(tmp_path):
     assert 'hrm_step{run="run"} 12.0' in body and 'hrm_events_total{event="spike",level="warn",run="run"} 1.0' in body
     assert "note" not in body and "flag" not in body
     assert "prometheus metrics on :" in run.stdout.read_text()
+
+
+def test_the_advisor_writes_its_diagnoses_beside_the_trainers_events(tmp_path):
+    from hrm.advisor import Advisor
+
+    run = RunDir(tmp_path / "run")
+    run.create()
+    sink = Sink(run, echo=False, advisor=Advisor.from_config({"model": {"arch": "routed", "num_heads": 4}}))
+    sink.metric("train", 10, loss=2.0, examples_per_s=100.0)
+    sink.event("checkpoint", message="step 10")
+    assert [e["event"] for e in run.read_events()] == ["checkpoint"]  # a healthy stream: no diagnosis
+    sink.event("oom", level="warn", message="CUDA out of memory", hint="halving the micro-batch", step=11)
+    sink.close()
+    diagnosis = run.read_events()[-1]
+    assert diagnosis["event"] == "advisor" and diagnosis["rule"] == "oom" and diagnosis["level"] == "error"
+    assert "micro_batch_size" in diagnosis["hint"] and diagnosis["source_event"] == "oom"
+    assert "[error] advisor" in run.stdout.read_text()
