@@ -294,17 +294,58 @@ def tick_label(value: float) -> str:
     return f"{value:g}"
 
 
-def paint(plt: Any, prepared: Prepared, width: int = 80) -> None:
+def log_ticks(lo: float, hi: float, rows: int) -> list[float]:
+    """Round ticks (1, 2, 5 times a power of ten, or powers of ten alone) in [lo, hi] for a log
+    axis of `rows` lines; the ends themselves when no round value falls between them. plotext's
+    own log ticks print float noise (99.99999999999994) that can eat half the plot's width."""
+    if not (math.isfinite(lo) and math.isfinite(hi)) or lo <= 0 or hi < lo:
+        return []
+    if hi <= lo * 1.0001:  # a flat series
+        return [lo]
+    most = max(2, rows // 2)
+    decades = range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1)
+    ticks: list[float] = []
+    for mantissas in ((1, 2, 5), (1,)):
+        ticks = [float(f"{m}e{e}") for e in decades for m in mantissas if lo <= float(f"{m}e{e}") <= hi]
+        if len(ticks) <= most:
+            break
+    if len(ticks) > most:  # many decades: every n-th power of ten
+        ticks = ticks[::math.ceil(len(ticks) / most)]
+    return ticks if len(ticks) >= 2 else [lo, hi]
+
+
+def paint(plt: Any, prepared: Prepared, width: int = 80, height: int = 20) -> None:
     """Draw prepared lines or bars on a new (textual-)plotext figure whose size is already set."""
     if prepared.bars is not None:
         labels, values = prepared.bars
         plt.bar(labels, values, color=BLUE, width=0.6)
         return
     for line in prepared.lines:
-        plt.plot(line.x.tolist(), line.y.tolist(), color=line.color, yside=line.yside, marker=line.marker)
-    plt.yscale("log" if prepared.log_left else "linear", yside="left")
-    if any(line.yside == "right" for line in prepared.lines):
-        plt.yscale("log" if prepared.log_right else "linear", yside="right")
+        if len(line.x) <= 2:  # a point or two (eval so far): plot() would join them with a row of dots
+            plt.scatter(line.x.tolist(), line.y.tolist(), color=line.color, yside=line.yside, marker=line.marker)
+        else:
+            plt.plot(line.x.tolist(), line.y.tolist(), color=line.color, yside=line.yside, marker=line.marker)
+    for side, log in (("left", prepared.log_left), ("right", prepared.log_right)):
+        on_side = [line.y for line in prepared.lines if line.yside == side]
+        if not on_side:
+            continue
+        plt.yscale("log" if log else "linear", yside=side)
+        ys = np.concatenate(on_side)
+        ys = ys[np.isfinite(ys) & ((ys > 0) if log else True)]
+        if not len(ys):
+            continue
+        lo, hi = float(ys.min()), float(ys.max())
+        if hi <= lo + 1e-9 * max(abs(lo), abs(hi)):
+            # Flat but for float noise (an accuracy of 0.9999999999999994): plotext would stretch
+            # the noise over the whole height and label it to 17 digits. Frame it as a flat line.
+            pad = abs(hi) * 0.5 or 1.0
+            # plotext takes the limits of a log axis as log10 values.
+            limits = (math.log10(lo / 2), math.log10(hi * 2)) if log else (lo - pad, hi + pad)
+            plt.ylim(*limits, yside=side)
+        if log:
+            ticks = log_ticks(lo, hi, height)
+            if ticks:
+                plt.yticks(ticks, [f"{t:.3g}" for t in ticks], yside=side)
     lo = min(float(line.x[0]) for line in prepared.lines)
     hi = max(float(line.x[-1]) for line in prepared.lines)
     right = any(line.yside == "right" for line in prepared.lines)

@@ -60,7 +60,7 @@ PLOTS: tuple[PlotSpec, ...] = (
         SeriesSpec("train", "loss", "train", BLUE),
         SeriesSpec("eval", "loss", "eval", ORANGE),
         SeriesSpec("train", "lm_loss", "LM part", GREEN),
-    ), help="Total loss = LM (stablemax CE) + 0.5 x (Q-halt + Q-continue BCE)."),
+    ), help="Total loss = LM cross-entropy (softmax or stablemax, as configured) + 0.5 x (Q-halt + Q-continue BCE)."),
     PlotSpec("accuracy", "Accuracy (exact = whole puzzle)", "training", (
         SeriesSpec("train", "exact_accuracy", "exact", BLUE, scale=100),
         SeriesSpec("eval", "exact_accuracy", "eval exact", ORANGE, scale=100),
@@ -71,7 +71,7 @@ PLOTS: tuple[PlotSpec, ...] = (
     PlotSpec("q_loss", "ACT Q-learning losses", "training", (
         SeriesSpec("train", "q_halt_loss", "Q-halt loss", PURPLE),
         SeriesSpec("train", "q_continue_loss", "Q-continue loss", GREEN),
-        SeriesSpec("train", "q_halt_accuracy", "halt acc %", GREY, yside="right", scale=100),
+        SeriesSpec("train", "q_halt_accuracy", "halt acc", GREY, yside="right", scale=100),
     ), keywords=("loss", "act")),
     PlotSpec("optim", "Learning rate & gradient norm", "training", (
         SeriesSpec("train", "grad_norm", "grad norm", VERMILION),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import shlex
 from typing import TYPE_CHECKING, Any
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -51,6 +52,7 @@ class EnvironmentScreen(Screen[None]):
         yield Static("", id="env-status")
         table: DataTable[str] = DataTable(id="env-table", cursor_type="row", zebra_stripes=True)
         yield table
+        yield Static("", id="env-hint")
         yield Static("", id="env-output")
         yield Footer()
 
@@ -100,6 +102,21 @@ class EnvironmentScreen(Screen[None]):
         self.query_one("#env-status", Static).update(
             f"{overall}: {counts['ok']} ok, {counts['warn']} warn, {counts['fail']} fail   "
             "[dim]r re-run · f apply the fix of the selected check[/dim]")
+        self._show_check(table.cursor_row)
+
+    @on(DataTable.RowHighlighted, "#env-table")
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_check(event.cursor_row)
+
+    def _show_check(self, row: int) -> None:
+        """The selected check in full: the table crops long details and hints at its edge."""
+        if not 0 <= row < len(self.checks):
+            return
+        check = self.checks[row]
+        hint = str(check.get("hint") or "")
+        self.query_one("#env-hint", Static).update(Text.assemble(
+            (f"{check.get('name', '')}: ", "bold"), str(check.get("detail", "")),
+            *((("\nhint: ", "bold"), hint) if hint else ())))
 
     def action_fix(self) -> None:
         table = self.query_one(DataTable)

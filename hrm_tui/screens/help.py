@@ -6,9 +6,11 @@ to other keys, e.g. `dashboard.pause: space`.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from rich.table import Table
 from rich.text import Text
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
@@ -28,15 +30,24 @@ GLOSSARY = """\
   Keys: remap any binding by its id in ~/.config/hrm/tui-keys.yaml, e.g. [b]dashboard.pause: space[/b]."""
 
 
-def bindings_table(title: str, bindings: list[Binding]) -> Table:
-    table = Table(title=title, title_justify="left", title_style="bold", box=None, padding=(0, 2), expand=True)
-    table.add_column("key", style="bold cyan", no_wrap=True)
-    table.add_column("action")
+def key_names(app: App[object] | None, binding: Binding) -> str:
+    """The binding's keys as the footer writes them (`?`, `^q`, `]`), comma-separated."""
+    if binding.key_display:
+        return binding.key_display
+    keys = [k.strip() for k in binding.key.split(",") if k.strip()]
+    if app is None:
+        return ", ".join(keys)
+    return ", ".join(app.get_key_display(replace(binding, key=k)) for k in keys)
+
+
+def bindings_table(title: str, bindings: list[Binding], app: App[object] | None = None) -> Table:
+    table = Table(title=title, title_justify="left", title_style="bold", box=None, padding=(0, 2))
+    # Fixed widths so the tables of the screen and of the app line up under each other.
+    table.add_column("key", style="bold cyan", no_wrap=True, width=12)
+    table.add_column("action", width=26)
     table.add_column("id", style="dim", no_wrap=True)
     for b in bindings:
-        keys = b.key_display or ", ".join(k.replace("right_square_bracket", "]").replace("left_square_bracket", "[")
-                                          for k in b.key.split(","))
-        table.add_row(keys, b.description or b.action, b.id or "")
+        table.add_row(key_names(app, b), b.description or b.action, b.id or "")
     return table
 
 
@@ -62,8 +73,8 @@ class HelpScreen(ModalScreen[None]):
                 if self.under is not None:
                     name = (self.under.id or type(self.under).__name__).replace("Screen", "").capitalize()
                     self.listed += _bindings_of(self.under)
-                    yield Static(bindings_table(f"{name} keys", _bindings_of(self.under)))
+                    yield Static(bindings_table(f"{name} keys", _bindings_of(self.under), self.app))
                 self.listed += _bindings_of(self.app)
-                yield Static(bindings_table("Everywhere", _bindings_of(self.app)))
+                yield Static(bindings_table("Everywhere", _bindings_of(self.app), self.app))
                 yield Static(Text.from_markup(GLOSSARY))
             yield Static("[dim]escape to close[/dim]")

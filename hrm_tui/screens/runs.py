@@ -51,7 +51,7 @@ class RunsScreen(Screen[None]):
     @on(RunTable.Loaded)
     def _loaded(self, message: RunTable.Loaded) -> None:
         logs = self.app.plan.logs_dir
-        text = (f"{len(message.summaries)} runs in {logs}/   [dim]enter open (live runs attach, finished ones "
+        text = (f"{len(message.summaries)} run{'s' * (len(message.summaries) != 1)} in {logs}/   [dim]enter open (live runs attach, finished ones "
                 "replay) · o overlay on the dashboard · d delete · r refresh[/dim]") if message.summaries else (
             f"No runs in {logs}/ yet. Start one with [b]hrm tui CONFIG[/b] or [b]hrm train CONFIG[/b].")
         self.query_one("#runs-info", Static).update(text)

@@ -43,7 +43,10 @@ class BuildProgress(Vertical):
     def compose(self) -> ComposeResult:
         yield Static("", classes="build-command")
         yield Static("not started", classes="build-stage")
-        yield ProgressBar(show_eta=False, classes="build-bar")
+        # Hidden until a build starts: an idle bar without a total pulses as if something ran.
+        bar = ProgressBar(show_eta=False, classes="build-bar")
+        bar.display = False
+        yield bar
         yield Static("", classes="build-summary")
         yield Log(max_lines=200, classes="build-log")
 
@@ -54,6 +57,7 @@ class BuildProgress(Vertical):
         self.query_one(".build-stage", Static).update("starting…")
         self.query_one(".build-summary", Static).update("")
         self.query_one(ProgressBar).update(total=None, progress=0)
+        self.query_one(ProgressBar).display = True
         self._run([*self.app.hrm_command, *args])  # type: ignore[attr-defined]
 
     def cancel(self) -> None:

@@ -60,17 +60,29 @@ class MetricPlot(PlotextPlot, can_focus=True):
         self.stale = False
         self.refresh()
 
-    def legend(self) -> Text:
-        """One entry per curve: colour, label, latest value; wraps onto a second line if needed."""
-        text = Text(no_wrap=False, overflow="fold")
+    def legend(self, width: int = 0) -> Text:
+        """One entry per curve: colour, label, latest value. Entries that do not fit on a line of
+        `width` cells start the next line whole, so a value never lands apart from its label."""
+        entries = []
         for item in self._prepared.legend:
-            if text:
-                text.append("  ")
-            text.append("━ ", style=hex_color(item.color))
-            text.append(item.label, style="dim")
-            text.append(f" {item.value}")
+            entry = Text()
+            entry.append("━ ", style=hex_color(item.color))
+            entry.append(item.label, style="dim")
+            entry.append(f" {item.value}")
+            entries.append(entry)
         if self._prepared.subtitle:
-            text.append(("  " if text else "") + self._prepared.subtitle, style="dim italic")
+            entries.append(Text(self._prepared.subtitle, style="dim italic"))
+        text = Text(no_wrap=False, overflow="fold")
+        used = 0
+        for entry in entries:
+            if used and width and used + 2 + entry.cell_len > width:
+                text.append("\n")
+                used = 0
+            elif used:
+                text.append("  ")
+                used += 2
+            text.append_text(entry)
+            used += entry.cell_len
         return text
 
     def on_resize(self) -> None:
@@ -86,7 +98,7 @@ class MetricPlot(PlotextPlot, can_focus=True):
         if self._prepared.empty:
             result: RenderResult = Text(self._prepared.message, style="dim italic", justify="center")
         else:
-            legend = self.legend()
+            legend = self.legend(width)
             legend_lines = len(legend.wrap(self.app.console, max(1, width))) if legend else 0
             plot_height = max(3, height - legend_lines)
             # A fresh figure each time: plotext keeps state between draws (ticks, scales), so a
@@ -95,7 +107,7 @@ class MetricPlot(PlotextPlot, can_focus=True):
             self._plot.plotsize(width, plot_height)
             self._plot._set_size(width, plot_height)
             self._plot.theme(self._get_plotext_theme_name(self.app.theme))
-            paint(self._plot, self._prepared, width)
+            paint(self._plot, self._prepared, width, plot_height)
             plot = Text.from_ansi(self._plot.build(), no_wrap=True, overflow="crop")
             result = Group(legend, plot) if legend_lines else plot
         self._cache_key, self._cache = key, result

@@ -122,6 +122,8 @@ async def test_plot_controls_and_help(finished_run: Path, logs: Path) -> None:
         ids = {b.id for b in app.screen.listed}
         assert {"dashboard.pause", "dashboard.checkpoint", "dashboard.stop", "dashboard.restart", "app.quit"} <= ids
         assert "solved completely" in text_of(app.screen.query("Static")[2])
+        everywhere = text_of(app.screen.query("Static")[1])
+        assert "?, f1" in everywhere and "^q" in everywhere and "question_mark" not in everywhere
         await pilot.press("escape")
         assert isinstance(app.screen, DashboardScreen)
 
@@ -313,6 +315,9 @@ async def test_environment_runs_doctor_and_applies_a_fix(logs: Path, tmp_path: P
         assert "1 ok" not in str(screen.query_one("#env-status").render())
         assert "(f: fix)" in str(table.get_row_at(4)[3])
         table.move_cursor(row=4)
+        await pilot.pause()
+        shown = str(screen.query_one("#env-hint").render())  # the whole hint, however narrow the table
+        assert "hint: " in shown and "hrm build-data" in shown
         await pilot.press("f")
         assert isinstance(app.screen, BuildDataScreen)
         await wait_for(pilot, lambda: app.screen is screen, timeout=20)

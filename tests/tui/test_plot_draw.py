@@ -11,6 +11,7 @@ from hrm_tui.plot_draw import (
     PlotView,
     blend,
     fmt_value,
+    log_ticks,
     mean_alpha_per_head,
     nice_ticks,
     paint,
@@ -102,3 +103,54 @@ def test_spread_is_a_faint_band_around_its_base(store: RunStore) -> None:
     entropy = next(line for line in prepared.lines if line.color == (86, 180, 233))
     assert upper.y.max() > entropy.y.max() and lower.y.min() < entropy.y.min()
     assert "± std" in [item.label for item in prepared.legend]
+
+
+def test_log_ticks_are_round_and_few() -> None:
+    assert log_ticks(0.3, 40, 20) == [0.5, 1.0, 2.0, 5.0, 10.0, 20.0]
+    assert log_ticks(1e-6, 10, 10) == [1e-06, 1e-4, 1e-2, 1.0]  # many decades: every other power
+    assert log_ticks(2.2, 2.76, 10) == [2.2, 2.76]  # no round value inside: the ends
+    assert log_ticks(100.0, 100.0, 10) == [100.0]  # a flat series: no 99.99999999999994
+    assert log_ticks(0.0, 1.0, 10) == []
+
+
+def test_log_axis_labels_stay_short() -> None:
+    """A flat percentage on the right of a log plot used to get 17-character tick labels."""
+    from hrm_tui.plot_draw import Line, Prepared
+
+    x = np.arange(1.0, 41.0)
+    halt_acc = np.full(40, 100.0)
+    halt_acc[::3] = 99.99999999999994  # a mean of ones, as the trainer logs it
+    for log in (True, False):
+        prepared = Prepared(lines=[Line(x, np.geomspace(6e-3, 5e-5, 40), (255, 0, 0)),
+                                   Line(x, halt_acc, (0, 0, 255), yside="right")],
+                            log_left=log, log_right=log)
+        plt = Plot()
+        plt.plotsize(60, 16)
+        plt._set_size(60, 16)
+        paint(plt, prepared, 60, 16)
+        text = plt.build()
+        assert "9999" not in text and "0000000" not in text
+        assert "100" in text
+
+
+def test_legend_keeps_each_label_with_its_value() -> None:
+    from hrm_tui.plot_draw import LegendItem, Prepared
+    from hrm_tui.widgets.metric_plot import MetricPlot
+
+    plot = MetricPlot(PLOTS_BY_ID["loss"])
+    plot._prepared = Prepared(legend=[LegendItem("train", (0, 0, 255), "2.202"), LegendItem("eval", (0, 0, 0), "2.2"),
+                                      LegendItem("LM part", (0, 255, 0), "2.201")])
+    lines = plot.legend(36).plain.splitlines()
+    assert lines == ["━ train 2.202  ━ eval 2.2", "━ LM part 2.201"]
+    assert plot.legend(80).plain.count("\n") == 0
+
+
+def test_one_or_two_points_are_dots_not_a_row_of_them() -> None:
+    from hrm_tui.plot_draw import Line, Prepared
+
+    prepared = Prepared(lines=[Line(np.array([50.0, 100.0]), np.array([1.0, 1.0]), (255, 0, 0))])
+    plt = Plot()
+    plt.plotsize(60, 10)
+    plt._set_size(60, 10)
+    paint(plt, prepared, 60, 10)
+    assert plt.build().count("●") == 2
