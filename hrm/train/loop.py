@@ -552,6 +552,10 @@ class Trainer:
             time.sleep(0.5)
             flags = self._agree(self._local_flags())
             self.heartbeat.progress(self.step)
+            if flags["checkpoint"] and not flags["stop"]:  # a paused run still checkpoints on request
+                self.signals.checkpoint = False
+                self._save_checkpoint(reason="requested")
+                flags["checkpoint"] = False
             if flags["stop"] or not flags["pause"]:
                 break
         self.session_start += time.time() - paused_at  # paused time is not training time
@@ -671,7 +675,7 @@ class Trainer:
                 return EXIT_OK
             if flags["checkpoint"]:
                 self.signals.checkpoint = False
-                self._save_checkpoint(reason="requested (SIGUSR1)")
+                self._save_checkpoint(reason="requested")
 
             lr = self._set_schedules()
             result = self._train_step()

@@ -403,7 +403,9 @@ class DashboardScreen(Screen[None]):
             return
         info = header_info(self.run.run_id, self.store, self.status, self.config, self.events,
                            self.app.clock(), self.supervisor)
-        info.mode = self.run_mode
+        # "live" says the dashboard is driving the run: not once the run has ended.
+        ended = info.state in ("crashed", "finished", "stopped", "failed")
+        info.mode = "" if ended and self.run_mode == "live" else self.run_mode
         if self.launch_failed is not None and info.state in ("starting", "stale"):
             info.state, info.detail = "failed", "hrm train exited before the run started (see Alerts)"
         self.query_one(RunHeader).show(info)

@@ -5,7 +5,7 @@ import threading
 
 import pytest
 import torch
-from train_helpers import events, final_weights, train_in_process, wait_until
+from train_helpers import build_toy, events, final_weights, train_in_process, wait_until
 
 from hrm.rundir import RunDir
 
@@ -136,6 +136,28 @@ def test_pause_through_control_file(make_config, tmp_path):
     assert seen["step"] == 0
     names = [e["event"] for e in events(run)]
     assert names.index("paused") < names.index("resumed") < names.index("finished")
+
+
+def test_a_checkpoint_requested_while_paused_is_written_before_resuming(make_config, tmp_path):
+    from hrm.train.loop import Trainer
+
+    run = RunDir(tmp_path / "run").create()
+    cfg = make_config(train={"max_steps": 20, "log_every": 10, "checkpoint_every": 0, "checkpoint_minutes": 0})
+    run.set_paused(True)
+    trainer = Trainer(cfg, run, build_toy, echo=False, install_signals=False)
+
+    def checkpoint_then_unpause():
+        wait_until(lambda: (run.read_heartbeat() or {}).get("state") == "paused", timeout=30)
+        trainer.signals.checkpoint = True  # what the dashboard's `c` (SIGUSR1) sets
+        wait_until(lambda: any(e.get("reason") == "requested" for e in events(run, "checkpoint")), timeout=30)
+        run.set_paused(False)
+
+    t = threading.Thread(target=checkpoint_then_unpause)
+    t.start()
+    assert trainer.run() == 0
+    t.join()
+    names = [(e["event"], e.get("reason")) for e in events(run)]
+    assert names.index(("paused", None)) < names.index(("checkpoint", "requested")) < names.index(("resumed", None))
 
 
 def test_gate_below_minimum_stops_the_run_with_exit_3(make_config, tmp_path):
