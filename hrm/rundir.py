@@ -159,25 +159,29 @@ def _json_default(obj: Any) -> Any:
 # Robust reading
 
 
-class JsonlTail:
-    """Incremental reader of a JSONL file that another process appends to.
+class LineTail:
+    """Incremental reader of a file that another process appends to: complete lines only.
 
-    Only complete lines are parsed: bytes after the last newline are held back until the writer
-    finishes the line. A file that shrank (rotated or rewritten) is read again from the start.
-    Complete lines that do not parse are counted in `bad_lines` and skipped.
+    Bytes after the last newline are held back until the writer finishes the line. A file that
+    shrank (rotated or rewritten) is read again from the start. With `first_read_bytes`, the first
+    read of a large file starts that many bytes before its end (at the next line start).
     """
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, first_read_bytes: int | None = None):
         self.path = Path(path)
-        self.offset = 0
-        self.bad_lines = 0
+        self.offset: int | None = None if first_read_bytes is not None else 0
+        self._first = first_read_bytes or 0
         self._pending = b""
 
-    def read_new(self) -> list[dict[str, Any]]:
+    def read_lines(self) -> list[bytes]:
         try:
             size = self.path.stat().st_size
         except FileNotFoundError:
             return []
+        skip_partial = False
+        if self.offset is None:
+            self.offset = max(0, size - self._first)
+            skip_partial = self.offset > 0
         if size < self.offset:
             self.offset, self._pending = 0, b""
         if size == self.offset:
@@ -187,13 +191,27 @@ class JsonlTail:
             chunk = f.read(size - self.offset)
         self.offset += len(chunk)
         data = self._pending + chunk
+        if skip_partial:  # started mid-line: drop up to the first newline
+            data = data[data.find(b"\n") + 1 :] if b"\n" in data else b""
         cut = data.rfind(b"\n")
         if cut < 0:
             self._pending = data
             return []
         self._pending = data[cut + 1 :]
+        return data[:cut].split(b"\n")
+
+
+class JsonlTail(LineTail):
+    """LineTail for JSON lines: complete lines that do not parse as an object are counted in
+    `bad_lines` and skipped."""
+
+    def __init__(self, path: Path):
+        super().__init__(path)
+        self.bad_lines = 0
+
+    def read_new(self) -> list[dict[str, Any]]:
         records = []
-        for line in data[:cut].split(b"\n"):
+        for line in self.read_lines():
             if not line.strip():
                 continue
             try:

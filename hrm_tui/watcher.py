@@ -15,54 +15,24 @@ from typing import Any
 
 import yaml
 
-from hrm.rundir import JsonlTail, RunDir, RunStatus, read_json, run_status
+from hrm.rundir import JsonlTail, LineTail, RunDir, RunStatus, read_json, run_status
 from hrm_tui.store import Batch, to_batch
 
 # A log that is already large when we attach is read from its last part only.
 LOG_TAIL_BYTES = 64 * 1024
 
 
-class TextTail:
-    """Incremental reader of a text log another process appends to: whole lines only.
-
-    The first read of a large file starts LOG_TAIL_BYTES from its end; a file that shrank is read
-    again from the start.
-    """
+class TextTail(LineTail):
+    """Incremental reader of a text log another process appends to: whole lines only. The first
+    read of a large file starts LOG_TAIL_BYTES from its end; a file that shrank is read again."""
 
     def __init__(self, path: Path, first_read_bytes: int = LOG_TAIL_BYTES):
-        self.path = Path(path)
-        self.offset: int | None = None
-        self._pending = b""
-        self._first = first_read_bytes
+        super().__init__(path, first_read_bytes)
 
     def read_new(self) -> list[str]:
-        try:
-            size = self.path.stat().st_size
-        except FileNotFoundError:
-            return []
-        skip_partial = False
-        if self.offset is None:
-            self.offset = max(0, size - self._first)
-            skip_partial = self.offset > 0
-        if size < self.offset:
-            self.offset, self._pending = 0, b""
-        if size == self.offset:
-            return []
-        with open(self.path, "rb") as f:
-            f.seek(self.offset)
-            chunk = f.read(size - self.offset)
-        self.offset += len(chunk)
-        data = self._pending + chunk
-        if skip_partial:  # we started mid-line: drop up to the first newline
-            data = data[data.find(b"\n") + 1 :] if b"\n" in data else b""
-        cut = data.rfind(b"\n")
-        if cut < 0:
-            self._pending = data
-            return []
-        self._pending = data[cut + 1 :]
-        text = data[:cut].decode("utf-8", errors="replace")
+        lines = self.read_lines()
         # Progress bars rewrite their line with \r: keep what the line finally said.
-        return [line.rsplit("\r", 1)[-1] for line in text.split("\n")]
+        return [line.decode("utf-8", errors="replace").rsplit("\r", 1)[-1] for line in lines]
 
 
 @dataclass
