@@ -41,14 +41,14 @@ class Bench:
 
 # Sizes of the full run, chosen so the whole sequence fits in 20 minutes on 2 cores.
 BENCHES = (
-    Bench("data_build", ("--puzzles", "1000", "--augs", "1000"),
+    Bench("data_build", ("--puzzles", "500", "--augs", "1000"),
           ("--puzzles", "100", "--augs", "100", "--easy", "100", "--medium", "20", "--hard", "3")),
     Bench("model_speed", ("--presets", "paper", "paper-trm", "demo", "--batch", "32", "--steps", "3"),
           ("--presets", "paper", "paper-trm", "demo", "--batch", "4", "--steps", "1")),
     Bench("model_memory", ("--cycles", "1", "2", "4", "6"), ("--cycles", "1", "2")),
     Bench("tui", ("--seconds", "30", "--phase-seconds", "30", "--pairs", "2"),
           ("--steps", "10000", "--seconds", "10", "--phase-seconds", "10", "--pairs", "1")),
-    Bench("time_to_accuracy", ("--minutes", "8", "--eval-every", "100"), ("--minutes", "1", "--eval-every", "50")),
+    Bench("time_to_accuracy", ("--minutes", "11", "--eval-every", "100"), ("--minutes", "1", "--eval-every", "50")),
 )
 
 

@@ -88,6 +88,11 @@ def tui_rows(result: dict[str, Any]) -> list[Row]:
             f"({100 * train['overhead']:+.1f}%); examples/s {train['examples_per_s_without']:.1f} -> "
             f"{train['examples_per_s_with']:.1f}",
             f"< {100 * DASHBOARD_OVERHEAD_TARGET:g}%", train["overhead"] < DASHBOARD_OVERHEAD_TARGET))
+        spread = "; ".join(
+            f"{label} " + ", ".join(f"{p['rate']['steps_per_s']:.2f}" for p in train["phases"]
+                                    if p["dashboard"] == attached and p["rate"])
+            for label, attached in (("without", False), ("with", True)))
+        rows.append(Row(f"dashboard on real training ({train['config']})", "steps/s of each phase", spread))
         rows.append(Row(f"dashboard on real training ({train['config']})", "dashboard CPU",
                         f"{train['dashboard_cpu_percent']:.1f}% of one core"))
     elif train:
@@ -148,7 +153,7 @@ def summary_rows(results: dict[str, dict[str, Any]]) -> list[Row]:
     for name, make in ROWS.items():
         if name in results:
             rows += make(results[name])
-        if name == "model_speed":
+        if name == "model_speed" and name in results:
             gpu = [key for key in sorted(results) if key.startswith("model_speed_gpu")]
             for key in gpu:
                 rows += model_speed_rows(results[key])

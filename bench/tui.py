@@ -8,8 +8,8 @@
 3. The dashboard's own CPU use while it tails a fast-writing fake trainer: `hrm tui --attach` runs
    in a real terminal (tmux, 160x48) and psutil reads its CPU time over `--seconds` (60).
 4. Overhead on real training: the trainer's steps/s and examples/s on `--config` (the CPU demo)
-   without and with `hrm tui --attach` watching it, in alternating phases of `--phase-seconds`
-   within one run, and the dashboard's CPU % meanwhile.
+   without and with `hrm tui --attach` watching it, in phases of `--phase-seconds` within one run
+   (without, with, with, without, ...), and the dashboard's CPU % meanwhile.
 
 Prints a table and writes bench/results/tui.json.
 """
@@ -214,16 +214,22 @@ def overhead(phases: list[dict]) -> dict[str, float] | None:
             "overhead": 1 - means[True]["steps_per_s"] / means[False]["steps_per_s"]}
 
 
-def overhead_bench(config: str, phase_s: float, pairs: int, settle_s: float = 8.0) -> dict:
-    """The real trainer's speed without and with `hrm tui --attach` watching it: phases of `phase_s`
-    seconds alternate (without, with) `pairs` times in one run, so drift (warm-up, halting) falls on
-    both; a with-phase starts `settle_s` after the dashboard (its start-up and first full load are
-    not steady-state overhead) and also yields the dashboard's CPU %."""
+def phase_order(pairs: int) -> list[bool]:
+    """Whether the dashboard is attached in each phase: without/with, then with/without, ... (ABBA),
+    so a trainer that speeds up or slows down steadily favours neither side."""
+    return [attached for i in range(pairs) for attached in ((False, True) if i % 2 == 0 else (True, False))]
+
+
+def overhead_bench(config: str, phase_s: float, pairs: int, settle_s: float = 8.0, warmup_s: float = 20.0) -> dict:
+    """The real trainer's speed without and with `hrm tui --attach` watching it, in phases of
+    `phase_s` seconds within one run (`phase_order`), after `warmup_s` of training. A with-phase
+    starts `settle_s` after the dashboard (its start-up and first full load are not steady-state
+    overhead) and also yields the dashboard's CPU %."""
     if shutil.which("tmux") is None:
         return {"error": "tmux not found"}
     logs = Path(tempfile.mkdtemp(prefix="hrm-bench-overhead-"))
     run = RunDir(logs / "overhead")
-    minutes = (pairs * (2 * phase_s + settle_s) + 120) / 60
+    minutes = (warmup_s + pairs * (2 * phase_s + settle_s) + 120) / 60
     trainer = start_trainer(config, ["train.eval_every=0", "train.checkpoint_every=0", "train.checkpoint_minutes=0",
                                      "train.diag_every=0", f"train.max_minutes={minutes:.2f}"], logs, "overhead")
     try:
@@ -232,13 +238,15 @@ def overhead_bench(config: str, phase_s: float, pairs: int, settle_s: float = 8.
             if trainer.poll() is not None or time.monotonic() > deadline:
                 return {"error": trainer_output_tail(logs, "overhead") or "the trainer wrote no metrics"}
             time.sleep(0.5)
-        time.sleep(settle_s)  # past the first steps
+        time.sleep(warmup_s)  # past the first steps
         phases: list[dict] = []
         cpu: list[float] = []
-        for _ in range(pairs):
-            t0 = time.time()
-            time.sleep(phase_s)
-            phases.append({"dashboard": False, "t0": t0, "t1": time.time()})
+        for attached in phase_order(pairs):
+            if not attached:
+                t0 = time.time()
+                time.sleep(phase_s)
+                phases.append({"dashboard": False, "t0": t0, "t1": time.time()})
+                continue
             with dashboard("overhead", logs) as app:
                 time.sleep(settle_s)
                 procs = [app, *app.children(recursive=True)]

@@ -6,7 +6,7 @@ import pytest
 
 from bench.summary import Row, summary_rows, to_markdown
 from bench.time_to_accuracy import best_eval, crossings, describe
-from bench.tui import overhead, phase_rate
+from bench.tui import overhead, phase_order, phase_rate
 
 START = 1000.0
 
@@ -65,6 +65,11 @@ def test_overhead_compares_mean_step_rates_without_and_with_the_dashboard():
     assert overhead(phases[:1]) is None  # no phase with the dashboard
 
 
+def test_phases_alternate_abba():
+    assert phase_order(1) == [False, True]
+    assert phase_order(3) == [False, True, True, False, False, True]
+
+
 def speed_row(preset: str, examples_per_s: float, mfu: float) -> dict:
     return {"preset": preset, "params": 27_270_000, "batch": 32, "examples_per_s": examples_per_s,
             "tokens_per_s": examples_per_s * 81, "model_gflop_s": 80 * mfu / 0.88, "mfu": mfu, "mfu_step": mfu - 0.05,
@@ -94,6 +99,7 @@ def test_summary_checks_targets_and_says_when_no_gpu_was_measured():
     assert any(r.area == "training on a GPU" and "not measured" in r.value for r in rows)
     assert [r.met for r in rows if r.figure.startswith("augmentation")] == [True]
     assert rows[0].area == "dataset build"  # in the order of the benchmarks
+    assert not any("GPU" in r.area for r in summary_rows({"data_build": results["data_build"]}))
 
 
 def test_markdown_writes_each_area_once_and_marks_missed_targets():
