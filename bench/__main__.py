@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.common import RESULTS, ROOT, write_result
-from bench.summary import Row, summary_rows, to_markdown
+from bench.summary import Row, runs_line, summary_rows, to_markdown
 
 
 @dataclass(frozen=True)
@@ -41,14 +41,14 @@ class Bench:
 
 # Sizes of the full run, chosen so the whole sequence fits in 20 minutes on 2 cores.
 BENCHES = (
-    Bench("data_build", ("--puzzles", "500", "--augs", "1000"),
+    Bench("data_build", ("--puzzles", "300", "--augs", "1000"),
           ("--puzzles", "100", "--augs", "100", "--easy", "100", "--medium", "20", "--hard", "3")),
     Bench("model_speed", ("--presets", "paper", "paper-trm", "demo", "--batch", "32", "--steps", "3"),
           ("--presets", "paper", "paper-trm", "demo", "--batch", "4", "--steps", "1")),
     Bench("model_memory", ("--cycles", "1", "2", "4", "6"), ("--cycles", "1", "2")),
-    Bench("tui", ("--seconds", "30", "--phase-seconds", "30", "--pairs", "2"),
+    Bench("tui", ("--seconds", "20", "--phase-seconds", "30", "--pairs", "2"),
           ("--steps", "10000", "--seconds", "10", "--phase-seconds", "10", "--pairs", "1")),
-    Bench("time_to_accuracy", ("--minutes", "11", "--eval-every", "100"), ("--minutes", "1", "--eval-every", "50")),
+    Bench("time_to_accuracy", ("--minutes", "12", "--eval-every", "100"), ("--minutes", "1", "--eval-every", "50")),
 )
 
 
@@ -98,6 +98,15 @@ def run_bench(bench: Bench, quick: bool) -> tuple[int, float]:
     return returncode, time.perf_counter() - t0
 
 
+def previous_runs() -> dict[str, dict]:
+    """Which command produced each results file, from the last summary ({} without one)."""
+    try:
+        runs = json.loads((RESULTS / "summary.json").read_text()).get("benches", {})
+    except (OSError, ValueError):
+        return {}
+    return {name: run for name, run in runs.items() if {"command", "returncode", "seconds", "finished"} <= run.keys()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -111,31 +120,25 @@ def main() -> None:
         at = next(i for i, b in enumerate(benches) if b.module == "model_speed") + 1
         benches[at:at] = gpu_benches()
     RESULTS.mkdir(parents=True, exist_ok=True)
-    started = time.time()
-    ran: dict[str, dict[str, float | int]] = {}
-    results: dict[str, dict] = {}
-    failed: list[Row] = []
-    for bench in benches:
-        returncode, seconds = run_bench(bench, args.quick)
-        ran[bench.result] = {"returncode": returncode, "seconds": round(seconds, 1)}
-        path = RESULTS / f"{bench.result}.json"
-        if path.exists():
-            results[bench.result] = json.loads(path.read_text())
-        if returncode != 0:
-            failed.append(Row(bench.result, "benchmark failed", f"exit {returncode} (see its output above)",
-                              met=False))
-    wall_s = time.time() - started
-
-    rows = summary_rows(results) + failed
     command = "python -m bench" + (" --quick" if args.quick else "") + (
         f" --only {' '.join(args.only)}" if args.only else "")
+    # With --only the summary keeps the other benchmarks' latest results (each entry says which
+    # command produced it); a full run starts afresh.
+    runs = previous_runs() if args.only else {}
+    for bench in benches:
+        returncode, seconds = run_bench(bench, args.quick)
+        runs[bench.result] = {"command": command, "returncode": returncode, "seconds": round(seconds, 1),
+                              "finished": time.time()}
+
+    results = {name: json.loads((RESULTS / f"{name}.json").read_text()) for name, run in runs.items()
+               if run["returncode"] == 0 and (RESULTS / f"{name}.json").exists()}
+    failed = [Row(name, "benchmark failed", f"exit {run['returncode']} (see its output)", met=False)
+              for name, run in runs.items() if run["returncode"] != 0]
+    rows = summary_rows(results) + failed
     info = machine()
-    write_result("summary", {"command": command, "quick": args.quick, "started": started, "wall_s": round(wall_s, 1),
-                             "machine": info, "benches": ran, "rows": [r.as_dict() for r in rows]})
-    header = (f"Machine: {info['cpu']}, {info['logical_cpus']} logical CPUs, {info['memory_gb']} GiB, "
-              f"GPU: {info['gpu'] or 'none'}; torch {info['torch']}. Command: `{command}`, "
-              f"{wall_s / 60:.1f} min in all ({time.strftime('%Y-%m-%d', time.localtime(started))}).\n\n")
-    markdown = header + to_markdown(rows)
+    write_result("summary", {"machine": info, "benches": runs, "rows": [r.as_dict() for r in rows]})
+    markdown = (f"Machine: {info['cpu']}, {info['logical_cpus']} logical CPUs, {info['memory_gb']} GiB, "
+                f"GPU: {info['gpu'] or 'none'}; torch {info['torch']}. {runs_line(runs)}\n\n" + to_markdown(rows))
     (RESULTS / "summary.md").write_text(markdown)
     print(f"\n{markdown}\nwrote {RESULTS / 'summary.json'} and {RESULTS / 'summary.md'}")
     if failed:

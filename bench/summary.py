@@ -3,6 +3,7 @@ the scripts write, and the Markdown the README's "Performance" section reproduce
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -93,8 +94,10 @@ def tui_rows(result: dict[str, Any]) -> list[Row]:
                                     if p["dashboard"] == attached and p["rate"])
             for label, attached in (("without", False), ("with", True)))
         rows.append(Row(f"dashboard on real training ({train['config']})", "steps/s of each phase", spread))
+        cpus = result.get("cpus") or 1
         rows.append(Row(f"dashboard on real training ({train['config']})", "dashboard CPU",
-                        f"{train['dashboard_cpu_percent']:.1f}% of one core"))
+                        f"{train['dashboard_cpu_percent']:.1f}% of one core = "
+                        f"{train['dashboard_cpu_percent'] / cpus:.1f}% of the {cpus} cores"))
     elif train:
         rows.append(Row("dashboard on real training", "overhead", f"not measured: {train.get('error', 'no phases')}",
                         met=False))
@@ -160,6 +163,20 @@ def summary_rows(results: dict[str, dict[str, Any]]) -> list[Row]:
             if not gpu:
                 rows += no_gpu_rows()
     return rows
+
+
+def runs_line(runs: dict[str, dict[str, Any]]) -> str:
+    """"Command: `python -m bench`, 15.2 min in all (2026-11-24)." with one clause per command,
+    in the order the commands ran."""
+    by_command: dict[str, list[dict[str, Any]]] = {}
+    for run in sorted(runs.values(), key=lambda r: r["finished"]):
+        by_command.setdefault(run["command"], []).append(run)
+    clauses = []
+    for command, entries in by_command.items():
+        minutes = sum(e["seconds"] for e in entries) / 60
+        day = time.strftime("%Y-%m-%d", time.gmtime(entries[-1]["finished"]))
+        clauses.append(f"`{command}`, {minutes:.1f} min in all ({day})")
+    return ("Command: " if len(clauses) == 1 else "Commands: ") + "; then ".join(clauses) + "."
 
 
 def to_markdown(rows: list[Row]) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.summary import Row, summary_rows, to_markdown
+from bench.summary import Row, runs_line, summary_rows, to_markdown
 from bench.time_to_accuracy import best_eval, crossings, describe
 from bench.tui import overhead, phase_order, phase_rate
 
@@ -109,3 +109,15 @@ def test_markdown_writes_each_area_once_and_marks_missed_targets():
     assert lines[2] == "| a | x | 1 |  |"
     assert lines[3] == "|  | y | 2 | >= 3 **not met** |"
     assert lines[4] == "| b | z | 3 | < 4 met |"
+
+
+def test_runs_line_names_each_command_with_its_minutes():
+    day = 1_795_000_000.0  # 2026-11-18 UTC
+    full = {"command": "python -m bench", "returncode": 0}
+    again = {"command": "python -m bench --only tui", "returncode": 0}
+    runs = {"data_build": {**full, "seconds": 60.0, "finished": day},
+            "tui": {**again, "seconds": 30.0, "finished": day + 900},
+            "model_speed": {**full, "seconds": 120.0, "finished": day + 180}}
+    assert runs_line(runs) == ("Commands: `python -m bench`, 3.0 min in all (2026-11-18); "
+                               "then `python -m bench --only tui`, 0.5 min in all (2026-11-18).")
+    assert runs_line({"tui": runs["tui"]}) == "Command: `python -m bench --only tui`, 0.5 min in all (2026-11-18)."
