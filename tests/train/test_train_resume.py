@@ -91,7 +91,7 @@ def test_sigusr1_checkpoints_and_sigterm_stops_durably_with_exit_0(write_run):
     proc = start_worker(run)
     wait_until(lambda: (run.read_heartbeat() or {}).get("step", 0) >= 20, timeout=120, interval=0.01)
     proc.send_signal(signal.SIGUSR1)
-    requested = wait_until(lambda: [e for e in events(run, "checkpoint") if "SIGUSR1" in e.get("message", "")], 30)
+    requested = wait_until(lambda: [e for e in events(run, "checkpoint") if e.get("reason") == "requested"], 30)
     assert proc.poll() is None  # still training
     t0 = time.time()
     proc.send_signal(signal.SIGTERM)

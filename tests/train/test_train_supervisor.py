@@ -70,7 +70,7 @@ def test_supervisor_survives_a_kill_a_hang_and_forwards_checkpoint_and_stop_sign
         hb = wait_until(lambda: (h := supervised_and_running(0)) and h["pid"] != hb["pid"] and h["step"] >= 10 and h,
                         timeout=120, interval=0.02)
         os.kill(os.getpid(), signal.SIGUSR1)  # the supervisor runs in this process's main thread
-        wait_until(lambda: [e for e in events(run, "checkpoint") if "SIGUSR1" in e.get("message", "")], timeout=60)
+        wait_until(lambda: [e for e in events(run, "checkpoint") if e.get("reason") == "requested"], timeout=60)
         found["term_t"] = time.time()
         os.kill(os.getpid(), signal.SIGTERM)
 
@@ -154,7 +154,7 @@ def test_signals_to_the_supervisor_process_reach_the_trainer(write_run, tmp_path
     run = RunDir(tmp_path / "logs" / "sup")
     wait_until(lambda: heartbeat_of_child(run, 10), timeout=120, interval=0.05)
     proc.send_signal(signal.SIGUSR1)
-    wait_until(lambda: [e for e in events(run, "checkpoint") if "SIGUSR1" in e.get("message", "")], timeout=60)
+    wait_until(lambda: [e for e in events(run, "checkpoint") if e.get("reason") == "requested"], timeout=60)
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=60) == 0
     assert events(run, "stopped") and not events(run, "restart")
