@@ -403,8 +403,13 @@ def list_runs(logs_dir: Path = LOGS_DIR) -> list[RunDir]:
     logs_dir = Path(logs_dir)
     if not logs_dir.is_dir():
         return []
-    runs = [RunDir(p) for p in logs_dir.iterdir() if p.is_dir() and (p / CONFIG).is_file()]
-    return sorted(runs, key=lambda r: r.config.stat().st_mtime, reverse=True)
+    dated = []
+    for path in logs_dir.iterdir():
+        try:  # a run deleted while we list it (the dashboard's runs view deletes) is skipped
+            dated.append((path.joinpath(CONFIG).stat().st_mtime, RunDir(path)))
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+    return [run for _, run in sorted(dated, key=lambda item: item[0], reverse=True)]
 
 
 def find_run(name: str, logs_dir: Path = LOGS_DIR) -> RunDir:

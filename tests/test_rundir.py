@@ -2,9 +2,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -164,3 +166,23 @@ def test_summarize_and_find_run(tmp_path):
         rd.find_run("maze", tmp_path)
     assert [r.run_id for r in rd.list_runs(tmp_path)][0] == "sudoku-20261123-190000"
     assert rd.list_runs(tmp_path / "missing") == []
+
+
+def test_list_runs_survives_a_run_deleted_while_listing(tmp_path, monkeypatch):
+    for name, mtime in (("old", 100), ("new", 200), ("gone", 300)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "config.yaml").write_text("{}")
+        os.utime(tmp_path / name / "config.yaml", (mtime, mtime))
+    (tmp_path / "not-a-run").mkdir()
+    doomed = tmp_path / "gone" / "config.yaml"
+    real_stat = Path.stat
+
+    def stat_then_delete(self, *args, **kwargs):
+        result = real_stat(self, *args, **kwargs)
+        if self == doomed:  # another process removes the run right after we looked at it
+            shutil.rmtree(doomed.parent)
+        return result
+
+    monkeypatch.setattr(Path, "stat", stat_then_delete)
+    assert [r.path.name for r in rd.list_runs(tmp_path)] == ["gone", "new", "old"]
+    assert [r.path.name for r in rd.list_runs(tmp_path)] == ["new", "old"]
