@@ -29,6 +29,7 @@ class RunTable(DataTable[str]):
     class Loaded(Message):
         table: RunTable
         summaries: list[RunSummary]
+        generation: int
 
     def __init__(self, logs_dir: Path, exclude: Path | None = None, **kwargs: object) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)  # type: ignore[arg-type]
@@ -36,6 +37,7 @@ class RunTable(DataTable[str]):
         self.exclude = exclude.resolve() if exclude else None
         self.summaries: dict[str, RunSummary] = {}
         self.pending = True
+        self.generation = 0  # a load started before the latest reload may finish after it: ignored
 
     def on_mount(self) -> None:
         self.add_columns("run", "state", "arch", "preset", "step", "time", "train loss", "best exact", "cell acc",
@@ -44,10 +46,11 @@ class RunTable(DataTable[str]):
 
     def reload(self) -> None:
         self.pending = True
-        self._load()
+        self.generation += 1
+        self._load(self.generation)
 
     @work(thread=True, exclusive=True, group="runs", name="summarize runs")
-    def _load(self) -> None:
+    def _load(self, generation: int) -> None:
         runs = [r for r in list_runs(self.logs_dir) if self.exclude is None or r.path.resolve() != self.exclude]
         summaries = []
         for run in runs:
@@ -55,10 +58,10 @@ class RunTable(DataTable[str]):
                 summaries.append(summarize(run, now=self.app.clock()))  # type: ignore[attr-defined]
             except OSError:
                 continue
-        self.post_message(self.Loaded(self, summaries))
+        self.post_message(self.Loaded(self, summaries, generation))
 
     def on_run_table_loaded(self, message: RunTable.Loaded) -> None:
-        if message.table is not self:
+        if message.table is not self or message.generation != self.generation:
             return
         keep = self.selected()
         self.clear()
